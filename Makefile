@@ -1,0 +1,32 @@
+# ServiceDesk: `make run` serves the API with sample data on port 5001; `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: install run test lint check-migrations clean
+
+$(BIN)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	$(BIN)/flask --app app seed
+	PORT=$${PORT:-5001} $(BIN)/python app.py
+
+test: install
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+check-migrations: install
+	$(BIN)/flask --app app db upgrade
+	$(BIN)/flask --app app db check
+
+clean:
+	rm -rf $(VENV) instance/*.db .pytest_cache

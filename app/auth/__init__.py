@@ -1,0 +1,33 @@
+"""Authentication: JWT callbacks, tokens, guards and the /api/auth routes."""
+
+from flask_jwt_extended import JWTManager
+
+from app.errors import problem_response
+from app.extensions import db
+from app.models.user import User
+
+
+def _unauthorized(detail: str):
+    return problem_response(401, "Unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def register_jwt_callbacks(jwt: JWTManager) -> None:
+    from app.auth.tokens import is_revoked
+
+    @jwt.user_lookup_loader
+    def load_user(_header, claims):
+        user = db.session.get(User, int(claims["sub"]))
+        return user if user is not None and user.is_active else None
+
+    @jwt.token_in_blocklist_loader
+    def token_revoked(_header, claims) -> bool:
+        return is_revoked(claims["jti"])
+
+    jwt.unauthorized_loader(lambda reason: _unauthorized("Missing bearer token."))
+    jwt.invalid_token_loader(lambda reason: _unauthorized("Invalid token: " + reason))
+    jwt.expired_token_loader(lambda _h, _c: _unauthorized("The token has expired."))
+    jwt.revoked_token_loader(lambda _h, _c: _unauthorized("The token has been revoked."))
+    jwt.user_lookup_error_loader(
+        lambda _h, _c: _unauthorized("The token's user does not exist or is deactivated.")
+    )
+    jwt.token_verification_failed_loader(lambda _h, _c: _unauthorized("The token was refused."))

@@ -1,0 +1,40 @@
+"""The project Blueprint: one way to require a login and a role, documented in OpenAPI."""
+
+from functools import wraps
+
+import flask_smorest
+from flask_jwt_extended import current_user, verify_jwt_in_request
+
+from app.errors import PermissionDenied
+from app.models.user import User
+
+STAFF = ("admin", "manager", "agent")
+MANAGERS = ("admin", "manager")
+
+
+class Blueprint(flask_smorest.Blueprint):
+    def login_required(self, *roles: str):
+        """Require a valid access token, and one of `roles` when given (403 otherwise)."""
+
+        def decorator(func):
+            @wraps(func)
+            def wrapper(*args, **kwargs):
+                verify_jwt_in_request()
+                if roles and current_user.role not in roles:
+                    raise PermissionDenied("Your role may not use this endpoint.")
+                return func(*args, **kwargs)
+
+            wrapper = self.doc(security=[{"bearerAuth": []}])(wrapper)
+            wrapper = self.alt_response(401, description="Missing, invalid or revoked token")(
+                wrapper
+            )
+            if roles:
+                wrapper = self.alt_response(403, description="Not allowed for your role")(wrapper)
+            return wrapper
+
+        return decorator
+
+
+def me() -> User:
+    """The authenticated user of this request."""
+    return current_user._get_current_object()

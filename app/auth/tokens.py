@@ -1,0 +1,60 @@
+"""Issuing and revoking JWTs. Revocations live in the database so they hold across workers."""
+
+from datetime import UTC, datetime
+
+from flask import current_app
+from flask_jwt_extended import create_access_token, create_refresh_token, decode_token, get_jti
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models.auth import RevokedToken
+from app.models.user import User
+
+
+def issue_tokens(user: User) -> dict:
+    refresh_token = create_refresh_token(identity=str(user.id))
+    return {
+        "access_token": _access_token(user, get_jti(refresh_token)),
+        "refresh_token": refresh_token,
+        "token_type": "Bearer",
+        "expires_in": _access_lifetime(),
+    }
+
+
+def refresh_access(user: User, refresh_jti: str) -> dict:
+    return {"access_token": _access_token(user, refresh_jti), "expires_in": _access_lifetime()}
+
+
+def _access_token(user: User, refresh_jti: str) -> str:
+    # The refresh token's id rides along so that logging out with the access token revokes both.
+    return create_access_token(identity=str(user.id), additional_claims={"rjti": refresh_jti})
+
+
+def _access_lifetime() -> int:
+    return int(current_app.config["JWT_ACCESS_TOKEN_EXPIRES"].total_seconds())
+
+
+def revoke(claims: dict, refresh_token: str | None = None) -> None:
+    """Revoke the presented token, its linked refresh token and an explicitly sent one."""
+    user_id = int(claims["sub"])
+    refresh_expiry = datetime.now(UTC) + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
+    to_revoke = {claims["jti"]: datetime.fromtimestamp(claims["exp"], UTC)}
+    if claims.get("rjti"):
+        to_revoke.setdefault(claims["rjti"], refresh_expiry)
+    if refresh_token:
+        try:
+            refresh_claims = decode_token(refresh_token)
+        except Exception:
+            refresh_claims = None
+        if refresh_claims and refresh_claims.get("sub") == claims["sub"]:
+            to_revoke.setdefault(
+                refresh_claims["jti"], datetime.fromtimestamp(refresh_claims["exp"], UTC)
+            )
+    known = set(db.session.scalars(select(RevokedToken.jti).where(RevokedToken.jti.in_(to_revoke))))
+    for jti, expires_at in to_revoke.items():
+        if jti not in known:
+            db.session.add(RevokedToken(jti=jti, user_id=user_id, expires_at=expires_at))
+
+
+def is_revoked(jti: str) -> bool:
+    return db.session.get(RevokedToken, jti) is not None

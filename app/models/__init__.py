@@ -1,0 +1,17 @@
+"""SQLAlchemy models; importing this package registers every table on the metadata."""
+
+from app.models.auth import IdempotencyKey, RevokedToken
+from app.models.event import Event
+from app.models.ticket import Activity, Message, Ticket
+from app.models.user import Agent, User
+
+__all__ = [
+    "Activity",
+    "Agent",
+    "Event",
+    "IdempotencyKey",
+    "Message",
+    "RevokedToken",
+    "Ticket",
+    "User",
+]

@@ -1,0 +1,131 @@
+"""Tickets, their messages and their audit trail."""
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    false,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.types import UTCDateTime
+from app.models.user import Agent, User, _in
+from app.services.clock import now
+
+STATUSES = ("open", "in_progress", "pending", "resolved", "closed")
+OPEN_STATUSES = ("open", "in_progress", "pending")
+PRIORITIES = ("low", "medium", "high", "critical")
+CATEGORIES = ("hardware", "software", "network", "access", "other")
+ACTIONS = (
+    "created",
+    "status_changed",
+    "priority_changed",
+    "category_changed",
+    "assigned",
+    "unassigned",
+    "title_changed",
+    "description_changed",
+    "reopened",
+    "message_edited",
+    "message_deleted",
+)
+
+
+class Ticket(db.Model):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        CheckConstraint(_in("status", STATUSES), name="status"),
+        CheckConstraint(_in("priority", PRIORITIES), name="priority"),
+        CheckConstraint(_in("category", CATEGORIES), name="category"),
+        Index("ix_tickets_requester_id_created_at", "requester_id", "created_at"),
+        Index("ix_tickets_assigned_agent_id_status", "assigned_agent_id", "status"),
+        Index("ix_tickets_status_created_at", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
+    priority: Mapped[str] = mapped_column(
+        String(16), default="medium", server_default="medium", index=True
+    )
+    category: Mapped[str] = mapped_column(
+        String(16), default="other", server_default="other", index=True
+    )
+    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    assigned_agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="RESTRICT")
+    )
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=now, server_default=func.now(), index=True
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=now, server_default=func.now(), index=True
+    )
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    response_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolution_due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    sla_paused_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Set while the ticket is pending: the resolution clock is stopped from this moment.
+    sla_paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    public_message_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    requester: Mapped[User] = relationship(lazy="raise")
+    assigned_agent: Mapped[Agent | None] = relationship(lazy="raise")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Message(db.Model):
+    __tablename__ = "ticket_messages"
+    __table_args__ = (Index("ix_ticket_messages_ticket_id_id", "ticket_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    is_internal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=now, server_default=func.now()
+    )
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    author: Mapped[User] = relationship(lazy="raise")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Activity(db.Model):
+    __tablename__ = "ticket_activities"
+    __table_args__ = (
+        CheckConstraint(_in("action", ACTIONS), name="action"),
+        Index("ix_ticket_activities_ticket_id_id", "ticket_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    field: Mapped[str | None] = mapped_column(String(32))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    # True when the activity is about an internal note, which requesters must not learn of.
+    is_internal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=now, server_default=func.now()
+    )
+
+    actor: Mapped[User] = relationship(lazy="raise")

@@ -1,0 +1,23 @@
+"""Keys for Flask-Limiter: per user on the API, per client address and e-mail on login."""
+
+from flask import request
+from flask_jwt_extended import decode_token
+from flask_limiter.util import get_remote_address
+
+
+def rate_limit_key() -> str:
+    """The authenticated user's id when a valid access token is sent, else the client address."""
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        try:
+            return "user:" + str(decode_token(header[7:])["sub"])
+        except Exception:  # an invalid token is rejected later; limit it by address
+            pass
+    return "addr:" + get_remote_address()
+
+
+def login_rate_limit_key() -> str:
+    body = request.get_json(silent=True)
+    email = body.get("email") if isinstance(body, dict) else None
+    email = email.strip().lower() if isinstance(email, str) else ""
+    return f"login:{get_remote_address()}:{email}"

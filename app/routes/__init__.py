@@ -1,0 +1,13 @@
+"""Blueprint registration: one tuple of route modules, registered in a loop."""
+
+from flask import Flask
+
+from app.auth import routes as auth
+from app.routes import agents, health, users
+
+MODULES = (health, auth, users, agents)
+
+
+def register_blueprints(app: Flask, api) -> None:
+    for module in MODULES:
+        api.register_blueprint(module.blp)

@@ -1,0 +1,28 @@
+"""Login, refresh and logout bodies."""
+
+from marshmallow import fields, validate
+
+from app.schemas.agent import MeSchema
+from app.schemas.common import Schema
+
+
+class LoginSchema(Schema):
+    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(max=256))
+
+
+class TokenSchema(Schema):
+    access_token = fields.String()
+    refresh_token = fields.String()
+    token_type = fields.String()
+    expires_in = fields.Integer()
+    user = fields.Nested(MeSchema)
+
+
+class RefreshedSchema(Schema):
+    access_token = fields.String()
+    expires_in = fields.Integer()
+
+
+class LogoutSchema(Schema):
+    refresh_token = fields.String(validate=validate.Length(max=4096))

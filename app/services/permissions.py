@@ -1,0 +1,76 @@
+"""What each role may see and change: visibility queries and writable-field rules."""
+
+from sqlalchemy import Select, select
+
+from app.errors import NotFound, PermissionDenied
+from app.extensions import db
+from app.models.ticket import Ticket
+from app.models.user import STAFF_ROLES, Agent, User
+
+SELF_EDITABLE_USER_FIELDS = {"name", "department", "phone", "password"}
+REQUESTER_TICKET_CREATE_FIELDS = {"title", "description", "category", "priority"}
+REQUESTER_TICKET_UPDATE_FIELDS = {"title", "description", "category", "status"}
+AGENT_SELF_FIELDS = {"availability"}
+
+
+def is_staff(user: User) -> bool:
+    return user.role in STAFF_ROLES
+
+
+def is_manager(user: User) -> bool:
+    return user.role in ("admin", "manager")
+
+
+def deny_fields(fields: set[str], allowed: set[str], whose: str) -> None:
+    """403 naming the first field the caller may not set."""
+    forbidden = sorted(set(fields) - allowed)
+    if forbidden:
+        raise PermissionDenied(
+            f"You may not set {', '.join(forbidden)} on {whose}.",
+            errors={name: ["You may not set this field."] for name in forbidden},
+        )
+
+
+def require(allowed: bool, detail: str) -> None:
+    if not allowed:
+        raise PermissionDenied(detail)
+
+
+def check_user_update(caller: User, user: User, fields: set[str]) -> None:
+    if caller.role == "admin":
+        return
+    require(caller.id == user.id, "Only an admin may change other users.")
+    deny_fields(fields, SELF_EDITABLE_USER_FIELDS, "yourself")
+
+
+def check_agent_update(caller: User, agent: Agent, fields: set[str]) -> None:
+    if is_manager(caller):
+        return
+    require(agent.user_id == caller.id, "Only an admin or manager may change other agents.")
+    deny_fields(fields, AGENT_SELF_FIELDS, "your agent profile")
+
+
+def get_visible_agent(caller: User, agent_id: int) -> Agent:
+    agent = db.session.get(Agent, agent_id)
+    if agent is None or not is_staff(caller):
+        raise NotFound(f"Agent {agent_id} not found.")
+    return agent
+
+
+def get_visible_user(caller: User, user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None or (not is_staff(caller) and user.id != caller.id):
+        raise NotFound(f"User {user_id} not found.")
+    return user
+
+
+def visible_tickets(caller: User, stmt: Select | None = None) -> Select:
+    """Tickets the caller may see: all for staff, their own for a requester."""
+    stmt = stmt if stmt is not None else select(Ticket)
+    if not is_staff(caller):
+        stmt = stmt.where(Ticket.requester_id == caller.id)
+    return stmt
+
+
+def can_see_ticket(caller: User, ticket: Ticket) -> bool:
+    return is_staff(caller) or ticket.requester_id == caller.id

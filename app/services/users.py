@@ -1,0 +1,100 @@
+"""Users: authentication, listing, create, update, delete."""
+
+from sqlalchemy import exists, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from app.errors import Conflict, NotFound
+from app.extensions import db
+from app.models.ticket import Activity, Message, Ticket
+from app.models.user import Agent, User
+from app.services import pagination
+from app.services.passwords import hash_password, verify_password
+
+SORT_COLUMNS = {"name": User.name, "email": User.email, "created_at": User.created_at}
+
+
+def authenticate(email: str, password: str) -> User | None:
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    password_ok = verify_password(user.password_hash if user else None, password)
+    if user is None or not password_ok or not user.is_active:
+        return None
+    return user
+
+
+def list_users(args: dict) -> dict:
+    stmt = select(User)
+    if args.get("role"):
+        stmt = stmt.where(User.role.in_(args["role"]))
+    if "is_active" in args:
+        stmt = stmt.where(User.is_active == args["is_active"])
+    if args.get("q"):
+        pattern = f"%{_escape_like(args['q'].lower())}%"
+        stmt = stmt.where(
+            or_(User.name.ilike(pattern, escape="\\"), User.email.like(pattern, escape="\\"))
+        )
+    stmt = pagination.apply_sort(stmt, args.get("sort"), SORT_COLUMNS, User.id)
+    return pagination.paginate(stmt, args["page"], args["per_page"])
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def create_user(data: dict) -> User:
+    _ensure_email_free(data["email"])
+    password = data.pop("password")
+    user = User(**data, password_hash=hash_password(password))
+    db.session.add(user)
+    _flush_or_conflict()
+    return user
+
+
+def update_user(user: User, data: dict) -> User:
+    if "email" in data and data["email"] != user.email:
+        _ensure_email_free(data["email"])
+    if "password" in data:
+        user.password_hash = hash_password(data.pop("password"))
+    for name, value in data.items():
+        setattr(user, name, value)
+    _flush_or_conflict()
+    return user
+
+
+def delete_user(user: User) -> None:
+    referenced = db.session.scalar(
+        select(
+            exists().where(Ticket.requester_id == user.id)
+            | exists().where(Message.author_id == user.id)
+            | exists().where(Activity.actor_id == user.id)
+        )
+    )
+    if referenced:
+        raise Conflict(
+            "This user is referenced by tickets, messages or activities; "
+            "deactivate the user (is_active: false) instead."
+        )
+    if db.session.scalar(select(exists().where(Agent.user_id == user.id))):
+        raise Conflict("This user has an agent profile; delete the profile or deactivate the user.")
+    db.session.delete(user)
+    db.session.flush()
+
+
+def get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"User {user_id} not found.")
+    return user
+
+
+def _ensure_email_free(email: str) -> None:
+    if db.session.scalar(select(exists().where(User.email == email))):
+        raise Conflict(f"A user with e-mail {email} already exists.", errors={"email": ["Taken."]})
+
+
+def _flush_or_conflict() -> None:
+    # Two requests racing for one e-mail: the unique index decides, the loser gets 409.
+    try:
+        db.session.flush()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise Conflict("A user with this e-mail already exists.") from error

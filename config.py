@@ -1,0 +1,105 @@
+"""Configuration classes, read from the environment (and `.env` through python-dotenv)."""
+
+import os
+from datetime import timedelta
+
+from dotenv import load_dotenv
+
+load_dotenv()
+
+BASE_DIR = os.path.abspath(os.path.dirname(__file__))
+DEFAULT_JWT_SECRET = "dev-only-insecure-secret-change-me-in-production"
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def _sla_minutes(priority: str, response: int, resolution: int) -> tuple[int, int]:
+    """SLA targets in minutes, overridable as SLA_<PRIORITY>_RESPONSE/RESOLUTION_MINUTES."""
+    prefix = f"SLA_{priority.upper()}_"
+    return (
+        _env_int(prefix + "RESPONSE_MINUTES", response),
+        _env_int(prefix + "RESOLUTION_MINUTES", resolution),
+    )
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY") or os.environ.get(
+        "JWT_SECRET_KEY", DEFAULT_JWT_SECRET
+    )
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", "sqlite:///" + os.path.join(BASE_DIR, "instance", "servicedesk.db")
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_recycle": 1800}
+    MAX_CONTENT_LENGTH = 1024 * 1024
+
+    JWT_SECRET_KEY = os.environ.get("JWT_SECRET_KEY", DEFAULT_JWT_SECRET)
+    JWT_ACCESS_TOKEN_EXPIRES = timedelta(seconds=_env_int("JWT_ACCESS_TOKEN_EXPIRES", 900))
+    JWT_REFRESH_TOKEN_EXPIRES = timedelta(seconds=_env_int("JWT_REFRESH_TOKEN_EXPIRES", 2592000))
+    JWT_TOKEN_LOCATION = ["headers"]
+    JWT_ERROR_MESSAGE_KEY = "detail"
+
+    CORS_ORIGINS = [
+        origin.strip()
+        for origin in os.environ.get("CORS_ORIGINS", "http://localhost:5173").split(",")
+        if origin.strip()
+    ]
+
+    RATELIMIT_DEFAULT = os.environ.get("RATELIMIT_DEFAULT", "600 per minute")
+    RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute")
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+
+    # Minutes per priority: (response, resolution).
+    SLA_TARGETS = {
+        "critical": _sla_minutes("critical", 15, 4 * 60),
+        "high": _sla_minutes("high", 60, 8 * 60),
+        "medium": _sla_minutes("medium", 4 * 60, 24 * 60),
+        "low": _sla_minutes("low", 8 * 60, 72 * 60),
+    }
+
+    EVENTS_HEARTBEAT_SECONDS = float(os.environ.get("EVENTS_HEARTBEAT_SECONDS", 15))
+    EVENTS_POLL_SECONDS = float(os.environ.get("EVENTS_POLL_SECONDS", 1))
+    IDEMPOTENCY_TTL_HOURS = 24
+    PASSWORD_HASH_PARAMS: dict = {}
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+
+    API_TITLE = "ServiceDesk API"
+    API_VERSION = "1.0.0"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "TEST_DATABASE_URL", "sqlite:///" + os.path.join(BASE_DIR, "instance", "test.db")
+    )
+    # Cheap hashing keeps the suite fast; production uses argon2's defaults.
+    PASSWORD_HASH_PARAMS = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+    RATELIMIT_LOGIN = "1000 per minute"
+    RATELIMIT_DEFAULT = "100000 per minute"
+    RATELIMIT_STORAGE_URI = "memory://"
+    EVENTS_HEARTBEAT_SECONDS = 0.2
+    EVENTS_POLL_SECONDS = 0.05
+
+
+class ProductionConfig(Config):
+    pass
+
+
+configs = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}

@@ -1,0 +1,53 @@
+"""Alembic environment for Flask-Migrate."""
+
+import logging
+from logging.config import fileConfig
+
+from alembic import context
+from flask import current_app
+
+config = context.config
+if config.config_file_name and not logging.getLogger().handlers:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+logger = logging.getLogger("alembic.env")
+
+target_db = current_app.extensions["migrate"].db
+
+# Full-text search objects are built by hand per database in the migrations; the models do not
+# describe them, so autogenerate must not propose dropping them.
+SEARCH_OBJECTS = {"ix_tickets_search", "tickets_fts"}
+
+
+def include_object(obj, name, type_, reflected, compare_to):
+    return not (name in SEARCH_OBJECTS or (name or "").startswith("tickets_fts"))
+
+
+def render_item(type_, obj, autogen_context):
+    """Render the project's UTCDateTime as the plain column type it stores."""
+    if type_ == "type" and obj.__class__.__name__ == "UTCDateTime":
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def run_migrations_online():
+    def process_revision_directives(context, revision, directives):
+        if getattr(config.cmd_opts, "autogenerate", False):
+            if directives[0].upgrade_ops.is_empty():
+                directives[:] = []
+                logger.info("No changes in schema detected.")
+
+    conf_args = current_app.extensions["migrate"].configure_args
+    conf_args.setdefault("process_revision_directives", process_revision_directives)
+    with target_db.engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_db.metadata,
+            include_object=include_object,
+            render_item=render_item,
+            **conf_args,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+run_migrations_online()

@@ -1,0 +1,153 @@
+"""Test fixtures: the app on TEST_DATABASE_URL (SQLite by default), built by the migrations.
+
+Each test starts from empty tables (truncation), so tests that use several connections or
+threads see committed data exactly as the running service would.
+"""
+
+import os
+from datetime import UTC, datetime
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from app import create_app
+from app.auth import tokens
+from app.extensions import db, limiter
+from app.models.user import Agent, User
+from app.services import clock
+from app.services.passwords import hash_password
+
+TABLES = (
+    "events",
+    "idempotency_keys",
+    "revoked_tokens",
+    "ticket_activities",
+    "ticket_messages",
+    "tickets",
+    "agents",
+    "users",
+)
+PASSWORD = "correct-horse-battery"
+
+
+def _reset_schema() -> None:
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    else:
+        path = db.engine.url.database
+        db.engine.dispose()
+        if path and os.path.exists(path):
+            os.remove(path)
+    upgrade()
+
+
+def _truncate() -> None:
+    db.session.remove()
+    with db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in TABLES:
+                connection.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture(scope="session")
+def app():
+    app = create_app("testing")
+    with app.app_context():
+        _reset_schema()
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _isolated(app):
+    ctx = app.app_context()
+    ctx.push()
+    limiter.reset()
+    yield
+    clock.freeze(None)
+    _truncate()
+    ctx.pop()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def freeze_time():
+    """Call with a datetime (or an ISO string) to pin the service's clock."""
+
+    def freeze(moment):
+        if isinstance(moment, str):
+            moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+        clock.freeze(moment.astimezone(UTC))
+        return moment
+
+    return freeze
+
+
+def create_user(role: str = "requester", **fields) -> User:
+    count = db.session.query(User).count() + 1
+    values = {
+        "email": f"{role}{count}@example.com",
+        "name": f"{role.title()} {count}",
+        "role": role,
+        "password_hash": hash_password(fields.pop("password", PASSWORD)),
+    }
+    values.update(fields)
+    user = User(**values)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def create_agent(role: str = "agent", **fields) -> Agent:
+    user_fields = {k: fields.pop(k) for k in ("email", "name", "is_active_user") if k in fields}
+    user = create_user(role, **user_fields)
+    agent = Agent(user=user, **{"team": "Software", "skills": ["software"], **fields})
+    db.session.add(agent)
+    db.session.commit()
+    return agent
+
+
+def headers_for(user: User) -> dict:
+    return {"Authorization": "Bearer " + tokens.issue_tokens(user)["access_token"]}
+
+
+@pytest.fixture
+def make_user():
+    return create_user
+
+
+@pytest.fixture
+def make_agent():
+    return create_agent
+
+
+@pytest.fixture
+def auth():
+    return headers_for
+
+
+@pytest.fixture
+def admin():
+    return create_user("admin")
+
+
+@pytest.fixture
+def manager():
+    return create_user("manager")
+
+
+@pytest.fixture
+def agent():
+    return create_agent("agent")
+
+
+@pytest.fixture
+def requester():
+    return create_user("requester")
