@@ -19,6 +19,7 @@ def create_app(config_name: str | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
 
     from app import models  # noqa: F401  (registers the tables)
+    from app.services import events  # noqa: F401  (registers the outbox writer)
 
     db.init_app(app)
     migrate.init_app(

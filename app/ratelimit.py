@@ -3,6 +3,7 @@
 from flask import request
 from flask_jwt_extended import decode_token
 from flask_limiter.util import get_remote_address
+from werkzeug.exceptions import HTTPException
 
 
 def rate_limit_key() -> str:
@@ -17,7 +18,13 @@ def rate_limit_key() -> str:
 
 
 def login_rate_limit_key() -> str:
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except HTTPException:
+        # A body over MAX_CONTENT_LENGTH raises 413 on reading. Raised here, Flask-Limiter would
+        # take it for a storage failure and switch to a fresh in-memory storage, forgetting the
+        # attempts counted so far; the view answers 413 anyway.
+        body = None
     email = body.get("email") if isinstance(body, dict) else None
     email = email.strip().lower() if isinstance(email, str) else ""
     return f"login:{get_remote_address()}:{email}"

@@ -5,7 +5,7 @@ threads see committed data exactly as the running service would.
 """
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask_migrate import upgrade
@@ -14,6 +14,7 @@ from sqlalchemy import text
 from app import create_app
 from app.auth import tokens
 from app.extensions import db, limiter
+from app.models.ticket import Ticket
 from app.models.user import Agent, User
 from app.services import clock
 from app.services.passwords import hash_password
@@ -114,6 +115,25 @@ def create_agent(role: str = "agent", **fields) -> Agent:
     return agent
 
 
+def create_ticket(requester: User, **fields) -> Ticket:
+    """A ticket row written straight through the model (no service rules, no activities)."""
+    created_at = fields.pop("created_at", clock.now())
+    values = {
+        "title": "Printer is on fire",
+        "description": "Smoke is coming out of the third-floor printer.",
+        "requester_id": requester.id,
+        "created_at": created_at,
+        "updated_at": created_at,
+        "response_due_at": created_at + timedelta(hours=4),
+        "resolution_due_at": created_at + timedelta(hours=24),
+    }
+    values.update(fields)
+    ticket = Ticket(**values)
+    db.session.add(ticket)
+    db.session.commit()
+    return ticket
+
+
 def headers_for(user: User) -> dict:
     return {"Authorization": "Bearer " + tokens.issue_tokens(user)["access_token"]}
 
@@ -126,6 +146,11 @@ def make_user():
 @pytest.fixture
 def make_agent():
     return create_agent
+
+
+@pytest.fixture
+def make_ticket():
+    return create_ticket
 
 
 @pytest.fixture

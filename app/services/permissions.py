@@ -2,7 +2,7 @@
 
 from sqlalchemy import Select, select
 
-from app.errors import NotFound, PermissionDenied
+from app.errors import Conflict, NotFound, PermissionDenied
 from app.extensions import db
 from app.models.ticket import Ticket
 from app.models.user import STAFF_ROLES, Agent, User
@@ -74,3 +74,44 @@ def visible_tickets(caller: User, stmt: Select | None = None) -> Select:
 
 def can_see_ticket(caller: User, ticket: Ticket) -> bool:
     return is_staff(caller) or ticket.requester_id == caller.id
+
+
+def mark_viewer(caller: User, tickets) -> None:
+    """Let the dump show staff every message in `message_count`, requesters public ones."""
+    staff = is_staff(caller)
+    for ticket in tickets:
+        ticket.viewer_is_staff = staff
+
+
+def check_ticket_create(caller: User, fields: set[str]) -> None:
+    if not is_staff(caller):
+        deny_fields(fields, REQUESTER_TICKET_CREATE_FIELDS, "a ticket")
+
+
+def check_ticket_update(caller: User, ticket: Ticket, fields: set[str], status: str | None) -> None:
+    deny_fields(fields & {"requester_id"}, set(), "an existing ticket")
+    if is_staff(caller):
+        return
+    deny_fields(fields, REQUESTER_TICKET_UPDATE_FIELDS, "a ticket")
+    if status is not None and status not in ("open", "closed"):
+        raise PermissionDenied(
+            "A requester may only set status to closed (withdraw) or open (reopen).",
+            errors={"status": ["Only closed or open."]},
+        )
+    if ticket.status == "closed" and fields - {"status"}:
+        raise Conflict("The ticket is closed; it can no longer be edited.")
+
+
+def check_message_post(caller: User, data: dict) -> None:
+    if data.get("is_internal") and not is_staff(caller):
+        raise PermissionDenied(
+            "Only staff may write internal notes.",
+            errors={"is_internal": ["You may not set this field."]},
+        )
+
+
+def check_message_change(caller: User, message) -> None:
+    require(
+        message.author_id == caller.id or caller.role == "admin",
+        "Only the author or an admin may change a message.",
+    )

@@ -1,6 +1,6 @@
 """Users: authentication, listing, create, update, delete."""
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.errors import Conflict, NotFound
@@ -10,7 +10,8 @@ from app.models.user import Agent, User
 from app.services import pagination
 from app.services.passwords import hash_password, verify_password
 
-SORT_COLUMNS = {"name": User.name, "email": User.email, "created_at": User.created_at}
+# Names sort as people read them ("alice" before "Bob"), on SQLite and PostgreSQL alike.
+SORT_COLUMNS = {"name": func.lower(User.name), "email": User.email, "created_at": User.created_at}
 
 
 def authenticate(email: str, password: str) -> User | None:

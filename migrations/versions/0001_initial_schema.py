@@ -146,7 +146,7 @@ def upgrade():
     sa.Column('field', sa.String(length=32), nullable=True),
     sa.Column('old_value', sa.Text(), nullable=True),
     sa.Column('new_value', sa.Text(), nullable=True),
-    sa.Column('is_internal', sa.Boolean(), server_default=sa.false(), nullable=False),
+    sa.Column('about_internal_note', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
     sa.CheckConstraint("action IN ('created', 'status_changed', 'priority_changed', 'category_changed', 'assigned', 'unassigned', 'title_changed', 'description_changed', 'reopened', 'message_edited', 'message_deleted')", name=op.f('ck_ticket_activities_action')),
     sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_ticket_activities_actor_id_users'), ondelete='RESTRICT'),

@@ -1,0 +1,78 @@
+"""Message, activity and timeline schemas."""
+
+from marshmallow import fields, validate
+
+from app.models.ticket import ACTIONS
+from app.schemas.common import PageQuerySchema, Schema, UTCDateTimeField, page_schema
+
+
+class AuthorSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    role = fields.String()
+
+
+class ActorSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+
+
+class MessageSchema(Schema):
+    id = fields.Integer()
+    ticket_id = fields.Integer()
+    author_id = fields.Integer()
+    author = fields.Nested(AuthorSchema)
+    body = fields.String()
+    is_internal = fields.Boolean()
+    created_at = UTCDateTimeField()
+    edited_at = UTCDateTimeField(allow_none=True)
+
+
+class MessageCreateSchema(Schema):
+    ticket_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    body = fields.String(required=True, validate=validate.Length(min=1, max=10000))
+    is_internal = fields.Boolean(load_default=False)
+
+
+class MessageUpdateSchema(Schema):
+    body = fields.String(required=True, validate=validate.Length(min=1, max=10000))
+
+
+class ActivitySchema(Schema):
+    id = fields.Integer()
+    ticket_id = fields.Integer()
+    actor_id = fields.Integer()
+    actor = fields.Nested(ActorSchema)
+    action = fields.String(validate=validate.OneOf(ACTIONS))
+    field = fields.String(allow_none=True)
+    old_value = fields.String(allow_none=True)
+    new_value = fields.String(allow_none=True)
+    created_at = UTCDateTimeField()
+
+
+class MessageQuerySchema(PageQuerySchema):
+    after_id = fields.Integer(validate=validate.Range(min=0))
+
+
+class TimelineItemSchema(Schema):
+    """A message or an activity, told apart by `type`; the other kind's fields are absent."""
+
+    type = fields.String(validate=validate.OneOf(("message", "activity")))
+    id = fields.Integer()
+    ticket_id = fields.Integer()
+    created_at = UTCDateTimeField()
+    author_id = fields.Integer()
+    author = fields.Nested(AuthorSchema)
+    body = fields.String()
+    is_internal = fields.Boolean()
+    edited_at = UTCDateTimeField(allow_none=True)
+    actor_id = fields.Integer()
+    actor = fields.Nested(ActorSchema)
+    action = fields.String()
+    field = fields.String(allow_none=True)
+    old_value = fields.String(allow_none=True)
+    new_value = fields.String(allow_none=True)
+
+
+MessagePageSchema = page_schema(MessageSchema, "MessagePage")
+TimelinePageSchema = page_schema(TimelineItemSchema, "TimelinePage")

@@ -1,0 +1,132 @@
+"""Ticket schemas: dump (with SLA state), create, partial update, list arguments."""
+
+from marshmallow import fields, validate
+
+from app.models.ticket import CATEGORIES, PRIORITIES, STATUSES
+from app.schemas.common import (
+    CommaList,
+    PageQuerySchema,
+    Schema,
+    TimeBound,
+    UTCDateTimeField,
+    one_of_list,
+    page_schema,
+    sort_field,
+)
+from app.services import clock, sla
+
+TICKET_SORTS = ("created_at", "updated_at", "priority", "resolution_due_at", "status")
+SLA_STATUSES = ("met", "breached", "at_risk", "on_track")
+
+
+class RequesterSummarySchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    email = fields.String()
+
+
+class AgentSummarySchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    team = fields.String(allow_none=True)
+
+
+class TicketSchema(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    description = fields.String()
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    priority = fields.String(validate=validate.OneOf(PRIORITIES))
+    category = fields.String(validate=validate.OneOf(CATEGORIES))
+    requester_id = fields.Integer()
+    requester = fields.Nested(RequesterSummarySchema)
+    assigned_agent_id = fields.Integer(allow_none=True)
+    assigned_agent = fields.Nested(AgentSummarySchema, allow_none=True)
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+    first_response_at = UTCDateTimeField(allow_none=True)
+    resolved_at = UTCDateTimeField(allow_none=True)
+    closed_at = UTCDateTimeField(allow_none=True)
+    response_due_at = UTCDateTimeField()
+    resolution_due_at = UTCDateTimeField()
+    response_breached = fields.Method("_response_breached", metadata={"type": "boolean"})
+    resolution_breached = fields.Method("_resolution_breached", metadata={"type": "boolean"})
+    sla_status = fields.Method(
+        "_sla_status", metadata={"type": "string", "enum": list(SLA_STATUSES)}
+    )
+    sla_paused_seconds = fields.Integer()
+    message_count = fields.Method(
+        "_message_count",
+        metadata={
+            "type": "integer",
+            "description": "Public messages for a requester, all for staff",
+        },
+    )
+
+    def _response_breached(self, ticket) -> bool:
+        return sla.response_breached(ticket, clock.now())
+
+    def _resolution_breached(self, ticket) -> bool:
+        return sla.resolution_breached(ticket, clock.now())
+
+    def _sla_status(self, ticket) -> str:
+        return sla.sla_status(ticket, clock.now())
+
+    def _message_count(self, ticket) -> int:
+        # Staff see every message; anyone else (and any unmarked object) only public ones.
+        if getattr(ticket, "viewer_is_staff", False):
+            return ticket.message_count
+        return ticket.public_message_count
+
+
+class TicketCreateSchema(Schema):
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    description = fields.String(required=True, validate=validate.Length(min=1, max=20000))
+    priority = fields.String(load_default="medium", validate=validate.OneOf(PRIORITIES))
+    category = fields.String(load_default="other", validate=validate.OneOf(CATEGORIES))
+    requester_id = fields.Integer(validate=validate.Range(min=1))
+    assigned_agent_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    status = fields.String(validate=validate.OneOf(STATUSES))
+
+
+class TicketUpdateSchema(Schema):
+    """Partial: fields left out are unchanged."""
+
+    title = fields.String(validate=validate.Length(min=1, max=200))
+    description = fields.String(validate=validate.Length(min=1, max=20000))
+    priority = fields.String(validate=validate.OneOf(PRIORITIES))
+    category = fields.String(validate=validate.OneOf(CATEGORIES))
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    assigned_agent_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    requester_id = fields.Integer(
+        validate=validate.Range(min=1), metadata={"description": "Read-only: sending it is 403."}
+    )
+
+
+class AssignedAgentFilter(CommaList):
+    """Agent ids, or `none` for unassigned tickets."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            fields.String(
+                validate=validate.Regexp(r"^(none|[1-9][0-9]{0,9})$", error="A number or none.")
+            ),
+            **kwargs,
+        )
+
+
+class TicketQuerySchema(PageQuerySchema):
+    status = one_of_list(STATUSES)
+    priority = one_of_list(PRIORITIES)
+    category = one_of_list(CATEGORIES)
+    assigned_agent_id = AssignedAgentFilter()
+    requester_id = CommaList(fields.Integer(validate=validate.Range(min=1)))
+    q = fields.String(validate=validate.Length(min=1, max=200))
+    created_from = TimeBound()
+    created_to = TimeBound(upper=True)
+    sla_status = one_of_list(SLA_STATUSES)
+    breached = fields.Boolean()
+    sort = sort_field(TICKET_SORTS, default="-created_at")
+
+
+TicketPageSchema = page_schema(TicketSchema, "TicketPage")

@@ -1,0 +1,74 @@
+"""Real-time events: the transactional outbox.
+
+Services queue events while they change things; just before the transaction commits, the
+queued events are written to the `events` table with the REST objects as they are at commit.
+On PostgreSQL a transaction-scoped advisory lock serialises those inserts until commit, so event
+ids increase in commit order: a reader that has seen id N can never later meet a smaller id.
+"""
+
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session
+
+from app.models.event import Event
+from app.models.ticket import Activity, Message, Ticket
+
+OUTBOX_LOCK = 7_310_001
+NOTIFY_CHANNEL = "servicedesk_events"
+_PENDING = "pending_events"
+
+
+def queue(event_type: str, ticket: Ticket, obj=None) -> None:
+    """Publish `event_type` about `obj` (the ticket itself when None) when the session commits."""
+    from app.extensions import db
+
+    db.session.info.setdefault(_PENDING, []).append((event_type, ticket, obj))
+
+
+def _payloads(ticket: Ticket, obj) -> tuple[dict, dict | None]:
+    """The object as staff see it, and as the ticket's requester may (None: not at all)."""
+    from app.schemas.message import ActivitySchema, MessageSchema
+    from app.schemas.ticket import TicketSchema
+
+    if isinstance(obj, Message):
+        payload = MessageSchema().dump(obj)
+        return payload, None if obj.is_internal else payload
+    if isinstance(obj, Activity):
+        payload = ActivitySchema().dump(obj)
+        return payload, None if obj.about_internal_note else payload
+    public = TicketSchema().dump(ticket)
+    ticket.viewer_is_staff = True
+    staff = TicketSchema().dump(ticket)
+    del ticket.viewer_is_staff
+    return staff, public
+
+
+@event.listens_for(Session, "before_commit")
+def _write_outbox(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    session.flush()  # ids and defaults of the objects the events carry
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": OUTBOX_LOCK})
+    for event_type, ticket, obj in pending:
+        payload, public_payload = _payloads(ticket, obj)
+        session.add(
+            Event(
+                type=event_type,
+                ticket_id=ticket.id,
+                requester_id=ticket.requester_id,
+                payload=payload,
+                public_payload=public_payload,
+            )
+        )
+    session.flush()
+    if bind.dialect.name == "postgresql":
+        session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_outbox(session: Session, transaction) -> None:
+    # Events queued in a transaction that ended without commit must never be published.
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)

@@ -1,0 +1,167 @@
+"""Tickets: list with filters, create, update (workflow, SLA, audit, events), delete."""
+
+from sqlalchemy import case, or_
+
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.extensions import db
+from app.models.ticket import PRIORITIES, STATUSES, Ticket
+from app.models.user import Agent, User
+from app.services import audit, clock, events, pagination, permissions, search, sla, workflow
+
+PRIORITY_RANK = case({name: rank for rank, name in enumerate(PRIORITIES)}, value=Ticket.priority)
+STATUS_RANK = case({name: rank for rank, name in enumerate(STATUSES)}, value=Ticket.status)
+SORT_COLUMNS = {
+    "created_at": Ticket.created_at,
+    "updated_at": Ticket.updated_at,
+    "priority": PRIORITY_RANK,
+    "resolution_due_at": Ticket.resolution_due_at,
+    "status": STATUS_RANK,
+}
+TRACKED_FIELDS = ("title", "description", "priority", "category")
+
+
+def filter_tickets(stmt, args: dict):
+    """Add the list filters of the contract to `stmt`; shared by lists and analytics."""
+    for name in ("status", "priority", "category"):
+        if args.get(name):
+            stmt = stmt.where(getattr(Ticket, name).in_(args[name]))
+    if args.get("assigned_agent_id"):
+        ids = [int(value) for value in args["assigned_agent_id"] if value != "none"]
+        conditions = [Ticket.assigned_agent_id.in_(ids)] if ids else []
+        if "none" in args["assigned_agent_id"]:
+            conditions.append(Ticket.assigned_agent_id.is_(None))
+        stmt = stmt.where(or_(*conditions))
+    if args.get("requester_id"):
+        stmt = stmt.where(Ticket.requester_id.in_(args["requester_id"]))
+    if args.get("created_from"):
+        stmt = stmt.where(Ticket.created_at >= args["created_from"])
+    if args.get("created_to"):
+        stmt = stmt.where(Ticket.created_at < args["created_to"])
+    if args.get("q"):
+        stmt = stmt.where(search.matches(args["q"]))
+    now = clock.now()
+    if args.get("sla_status"):
+        stmt = stmt.where(or_(*(sla.sla_status_condition(s, now) for s in args["sla_status"])))
+    if "breached" in args:
+        breached = sla.breached_sql(now)
+        stmt = stmt.where(breached if args["breached"] else ~breached)
+    return stmt
+
+
+def list_tickets(caller: User, args: dict) -> dict:
+    stmt = filter_tickets(permissions.visible_tickets(caller), args)
+    stmt = pagination.apply_sort(stmt, args["sort"], SORT_COLUMNS, Ticket.id)
+    page = pagination.paginate(stmt, args["page"], args["per_page"])
+    permissions.mark_viewer(caller, page["items"])
+    return page
+
+
+def get_ticket(caller: User, ticket_id: int, *, for_update: bool = False) -> Ticket:
+    stmt = permissions.visible_tickets(caller).where(Ticket.id == ticket_id)
+    if for_update:
+        stmt = stmt.with_for_update(of=Ticket)
+    ticket = db.session.scalar(stmt)
+    if ticket is None:
+        raise NotFound(f"Ticket {ticket_id} not found.")
+    permissions.mark_viewer(caller, [ticket])
+    return ticket
+
+
+def _active_agent(agent_id: int | None) -> Agent | None:
+    if agent_id is None:
+        return None
+    agent = db.session.get(Agent, agent_id)
+    if agent is None or not agent.is_active or not agent.user.is_active:
+        raise ValidationFailed(
+            "Tickets can only be assigned to an active agent.",
+            errors={"assigned_agent_id": [f"No active agent {agent_id}."]},
+        )
+    return agent
+
+
+def _requester(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise ValidationFailed(
+            "The requester must be an active user.",
+            errors={"requester_id": [f"No active user {user_id}."]},
+        )
+    return user
+
+
+def create_ticket(caller: User, data: dict) -> Ticket:
+    permissions.check_ticket_create(caller, set(data))
+    now = clock.now()
+    status = data.pop("status", "open")
+    requester = _requester(data.pop("requester_id")) if "requester_id" in data else caller
+    agent = _active_agent(data.pop("assigned_agent_id", None))
+    ticket = Ticket(
+        **data,
+        requester=requester,
+        assigned_agent=agent,
+        status="open",
+        created_at=now,
+        updated_at=now,
+        sla_paused_seconds=0,
+        message_count=0,
+        public_message_count=0,
+    )
+    sla.set_due_times(ticket)
+    workflow.enter_status(ticket, status, now)
+    db.session.add(ticket)
+    db.session.flush()
+    events.queue("ticket.created", ticket)
+    audit.record(ticket, caller, "created")
+    permissions.mark_viewer(caller, [ticket])
+    return ticket
+
+
+def update_ticket(caller: User, ticket: Ticket, data: dict) -> Ticket:
+    permissions.check_ticket_update(caller, ticket, set(data), data.get("status"))
+    now = clock.now()
+    changed = False
+    for name in TRACKED_FIELDS:
+        if name in data and data[name] != getattr(ticket, name):
+            old = getattr(ticket, name)
+            setattr(ticket, name, data[name])
+            audit.record(ticket, caller, f"{name}_changed", name, old, data[name])
+            changed = True
+            if name == "priority":
+                sla.set_due_times(ticket)
+    if "assigned_agent_id" in data and data["assigned_agent_id"] != ticket.assigned_agent_id:
+        old_id = ticket.assigned_agent_id
+        ticket.assigned_agent = _active_agent(data["assigned_agent_id"])
+        action = "assigned" if ticket.assigned_agent else "unassigned"
+        audit.record(ticket, caller, action, "assigned_agent_id", old_id, data["assigned_agent_id"])
+        changed = True
+    if "status" in data and data["status"] != ticket.status:
+        change_status(caller, ticket, data["status"], now)
+        changed = True
+    if changed:
+        ticket.updated_at = now
+        events.queue("ticket.updated", ticket)
+    return ticket
+
+
+def change_status(caller: User, ticket: Ticket, new_status: str, now) -> None:
+    workflow.check_transition(
+        ticket,
+        new_status,
+        actor_role=caller.role,
+        is_requester=ticket.requester_id == caller.id and not permissions.is_staff(caller),
+    )
+    old = ticket.status
+    workflow.enter_status(ticket, new_status, now)
+    action = "reopened" if workflow.is_reopen(old, new_status) else "status_changed"
+    audit.record(ticket, caller, action, "status", old, new_status)
+
+
+def delete_ticket(ticket: Ticket) -> None:
+    """Remove the ticket with its messages and activities (the database cascades them)."""
+    db.session.delete(ticket)
+    db.session.flush()
+
+
+def ensure_not_closed(ticket: Ticket, action: str) -> None:
+    if ticket.status == "closed":
+        raise Conflict(f"The ticket is closed; you cannot {action}.")

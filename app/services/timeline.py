@@ -1,0 +1,57 @@
+"""A ticket's timeline: its messages and activities merged in time order, ties by id."""
+
+from sqlalchemy import func, literal, select, union_all
+
+from app.extensions import db
+from app.models.ticket import Activity, Message, Ticket
+from app.models.user import User
+from app.services import pagination, permissions
+
+
+class TimelineEntry:
+    """A message or an activity with its `type`, for the timeline's dump schema."""
+
+    def __init__(self, entry_type: str, item):
+        self.type = entry_type
+        self._item = item
+
+    def __getattr__(self, name):
+        return getattr(self._item, name)
+
+
+def _entries(caller: User, ticket: Ticket):
+    messages = select(
+        literal("message").label("type"), Message.id.label("id"), Message.created_at
+    ).where(Message.ticket_id == ticket.id)
+    activities = select(
+        literal("activity").label("type"), Activity.id.label("id"), Activity.created_at
+    ).where(Activity.ticket_id == ticket.id)
+    if not permissions.is_staff(caller):
+        messages = messages.where(Message.is_internal.is_(False))
+        activities = activities.where(Activity.about_internal_note.is_(False))
+    return union_all(messages, activities).subquery("timeline")
+
+
+def timeline(caller: User, ticket: Ticket, page: int, per_page: int) -> dict:
+    """Four statements whatever the page size: count, page of keys, messages, activities."""
+    entries = _entries(caller, ticket)
+    total = db.session.scalar(select(func.count()).select_from(entries))
+    keys = db.session.execute(
+        select(entries.c.type, entries.c.id)
+        .order_by(entries.c.created_at, entries.c.id, entries.c.type)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    wanted = {"message": [], "activity": []}
+    for entry_type, entry_id in keys:
+        wanted[entry_type].append(entry_id)
+    loaded = {
+        ("message", m.id): m
+        for m in db.session.scalars(select(Message).where(Message.id.in_(wanted["message"])))
+    }
+    loaded.update(
+        (("activity", a.id), a)
+        for a in db.session.scalars(select(Activity).where(Activity.id.in_(wanted["activity"])))
+    )
+    items = [TimelineEntry(t, loaded[(t, i)]) for t, i in keys]
+    return pagination.envelope(items, page, per_page, total)
