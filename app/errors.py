@@ -133,6 +133,11 @@ class ProblemApi(Api):
         if error.code == 400 and data.get("messages"):
             errors = None  # e.g. malformed JSON: the detail says it all
             detail = "The request body is not valid JSON."
+        if error.code == 429:
+            detail = (
+                f"Too many requests (limit: {error.description}). "
+                "Retry after the number of seconds in the Retry-After header."
+            )
         if error.code >= 500:
             detail = "The server failed to handle the request."
         return problem_response(

@@ -17,6 +17,7 @@ from app.extensions import db, limiter
 from app.models.ticket import Ticket
 from app.models.user import Agent, User
 from app.services import clock
+from app.services.dispatcher import reset_dispatchers
 from app.services.passwords import hash_password
 
 TABLES = (
@@ -52,6 +53,8 @@ def _truncate() -> None:
         else:
             for table in TABLES:
                 connection.execute(text(f"DELETE FROM {table}"))
+            connection.execute(text("DELETE FROM sqlite_sequence"))
+    reset_dispatchers()
 
 
 @pytest.fixture(scope="session")
@@ -107,7 +110,9 @@ def create_user(role: str = "requester", **fields) -> User:
 
 
 def create_agent(role: str = "agent", **fields) -> Agent:
-    user_fields = {k: fields.pop(k) for k in ("email", "name", "is_active_user") if k in fields}
+    user_fields = {k: fields.pop(k) for k in ("email", "name") if k in fields}
+    if "is_active_user" in fields:
+        user_fields["is_active"] = fields.pop("is_active_user")
     user = create_user(role, **user_fields)
     agent = Agent(user=user, **{"team": "Software", "skills": ["software"], **fields})
     db.session.add(agent)

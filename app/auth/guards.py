@@ -3,9 +3,9 @@
 from functools import wraps
 
 import flask_smorest
-from flask_jwt_extended import current_user, verify_jwt_in_request
+from flask_jwt_extended import current_user, get_jwt, verify_jwt_in_request
 
-from app.errors import PermissionDenied
+from app.errors import PermissionDenied, Unauthorized
 from app.models.user import User
 
 STAFF = ("admin", "manager", "agent")
@@ -20,6 +20,8 @@ class Blueprint(flask_smorest.Blueprint):
             @wraps(func)
             def wrapper(*args, **kwargs):
                 verify_jwt_in_request()
+                if get_jwt().get("scope") == "stream":
+                    raise Unauthorized("A stream token only opens event streams.")
                 if roles and current_user.role not in roles:
                     raise PermissionDenied("Your role may not use this endpoint.")
                 return func(*args, **kwargs)

@@ -58,3 +58,33 @@ def revoke(claims: dict, refresh_token: str | None = None) -> None:
 
 def is_revoked(jti: str) -> bool:
     return db.session.get(RevokedToken, jti) is not None
+
+
+def issue_stream_token(user: User, access_claims: dict) -> dict:
+    """A token good only for opening event streams, for clients that cannot send headers.
+
+    It lives no longer than the access token it was made from, and logging that access token
+    out ends the streams opened with it.
+    """
+    lifetime = datetime.fromtimestamp(access_claims["exp"], UTC) - datetime.now(UTC)
+    token = create_access_token(
+        identity=str(user.id),
+        expires_delta=lifetime,
+        additional_claims={"scope": "stream", "ajti": access_claims["jti"]},
+    )
+    return {"token": token, "expires_in": max(0, int(lifetime.total_seconds()))}
+
+
+def verify_stream_token(token: str) -> tuple[User, dict]:
+    """The user and claims of a stream token; 401 when it is not a valid, live stream token."""
+    from app.errors import Unauthorized
+
+    claims = decode_token(token)  # signature and expiry; errors become 401
+    if claims.get("type") != "access" or claims.get("scope") != "stream":
+        raise Unauthorized("Not a stream token.")
+    if is_revoked(claims["jti"]) or is_revoked(claims.get("ajti", "")):
+        raise Unauthorized("The token has been revoked.")
+    user = db.session.get(User, int(claims["sub"]))
+    if user is None or not user.is_active:
+        raise Unauthorized("The token's user does not exist or is deactivated.")
+    return user, claims

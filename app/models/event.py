@@ -18,6 +18,8 @@ class Event(db.Model):
     """
 
     __tablename__ = "events"
+    # Ids are never reused on SQLite either, even if the newest events were ever deleted.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(BigIntegerId, primary_key=True, autoincrement=True)
     type: Mapped[str] = mapped_column(String(32))

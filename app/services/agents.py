@@ -9,7 +9,7 @@ from app.models.ticket import OPEN_STATUSES, Ticket
 from app.models.user import Agent, User
 from app.services import pagination, users
 
-SORT_COLUMNS = {"name": User.name, "team": Agent.team}
+SORT_COLUMNS = {"name": func.lower(User.name), "team": Agent.team}
 
 
 def attach_open_ticket_counts(agents: list[Agent]) -> list[Agent]:
@@ -40,6 +40,9 @@ def list_agents(args: dict) -> dict:
         stmt = stmt.where(cast(Agent.skills, String).like(f'%"{args["skill"]}"%'))
     if "is_active" in args:
         stmt = stmt.where(Agent.is_active == args["is_active"])
+    if (args.get("sort") or "").lstrip("-") == "team":
+        # Agents without a team come last either way, as PostgreSQL and SQLite disagree on NULLs.
+        stmt = stmt.order_by(Agent.team.is_(None))
     stmt = pagination.apply_sort(stmt, args.get("sort"), SORT_COLUMNS, Agent.id)
     page = pagination.paginate(stmt, args["page"], args["per_page"])
     attach_open_ticket_counts(page["items"])

@@ -1,0 +1,91 @@
+"""Server-Sent Events: /api/events, /api/tickets/{id}/events, and stream tokens."""
+
+from datetime import UTC, datetime
+
+from flask import Response, request, stream_with_context
+from flask_jwt_extended import get_jwt, verify_jwt_in_request
+from marshmallow import fields
+
+from app.auth import tokens
+from app.auth.guards import Blueprint, me
+from app.errors import Unauthorized
+from app.schemas.common import Schema
+from app.services import permissions, streams, tickets
+from app.services.dispatcher import Subscriber
+
+blp = Blueprint("events", __name__, url_prefix="/api", description="Real-time events")
+
+STREAM_DOC = {
+    "parameters": [
+        {"in": "header", "name": "Last-Event-ID", "schema": {"type": "string"}},
+        {"in": "query", "name": "last_event_id", "schema": {"type": "string"}},
+        {
+            "in": "query",
+            "name": "token",
+            "schema": {"type": "string"},
+            "description": "A stream token from POST /api/events/token, for EventSource.",
+        },
+    ],
+    "responses": {"200": {"description": "An event stream", "content": {"text/event-stream": {}}}},
+}
+
+
+class StreamTokenSchema(Schema):
+    token = fields.String()
+    expires_in = fields.Integer()
+
+
+@blp.route("/events/token", methods=["POST"])
+@blp.login_required()
+@blp.response(201, StreamTokenSchema)
+def stream_token():
+    """A short-lived token that only opens event streams (for EventSource, as ?token=)."""
+    return tokens.issue_stream_token(me(), get_jwt())
+
+
+def _stream_caller():
+    """The user and token claims of a stream: a stream token in ?token=, or the bearer header."""
+    query_token = request.args.get("token")
+    if query_token:
+        return tokens.verify_stream_token(query_token)
+    verify_jwt_in_request()
+    claims = get_jwt()
+    if claims.get("scope") == "stream":
+        raise Unauthorized("Send a stream token as ?token=, not as a bearer header.")
+    return me(), claims
+
+
+def _event_stream(ticket_id: int | None) -> Response:
+    caller, claims = _stream_caller()
+    if ticket_id is not None:
+        tickets.get_ticket(caller, ticket_id)  # 404 when unknown or not visible
+    last_event_id = streams.parse_last_event_id(
+        request.headers.get("Last-Event-ID", request.args.get("last_event_id"))
+    )
+    subscriber = Subscriber(
+        user_id=caller.id,
+        is_staff=permissions.is_staff(caller),
+        token_jti=claims.get("ajti", claims["jti"]),
+        ticket_id=ticket_id,
+    )
+    expires_at = datetime.fromtimestamp(claims["exp"], UTC) if "exp" in claims else None
+    body = streams.open_stream(subscriber, last_event_id, expires_at)
+    return Response(
+        stream_with_context(body),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+@blp.route("/events")
+@blp.doc(security=[{"bearerAuth": []}], **STREAM_DOC)
+def all_events():
+    """Every event on every ticket the caller can see, plus ticket.created."""
+    return _event_stream(None)
+
+
+@blp.route("/tickets/<int:ticket_id>/events")
+@blp.doc(security=[{"bearerAuth": []}], **STREAM_DOC)
+def ticket_events(ticket_id):
+    """The events of one ticket the caller can see."""
+    return _event_stream(ticket_id)

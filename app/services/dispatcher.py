@@ -1,0 +1,197 @@
+"""The per-process event dispatcher and the subscribers of open streams.
+
+One background thread per worker process reads new rows of the outbox in id order and hands
+them to that process's subscribers in memory. On PostgreSQL it sleeps in LISTEN and wakes on
+the NOTIFY that each writing transaction sends at commit, polling at least every second as a
+fallback; on SQLite it polls. Streams never query the database for events themselves.
+"""
+
+import logging
+import queue
+import select
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import func
+from sqlalchemy import select as sql_select
+from sqlalchemy.engine import Engine
+
+from app.models.auth import RevokedToken
+from app.models.event import Event
+from app.services import clock
+from app.services.events import NOTIFY_CHANNEL
+
+logger = logging.getLogger(__name__)
+BATCH = 500
+REVOCATION_OVERLAP = timedelta(seconds=10)
+CLOSED = object()  # put on a subscriber's queue to end its stream
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One open stream: who listens, to what, and its bounded buffer."""
+
+    user_id: int
+    is_staff: bool
+    token_jti: str
+    ticket_id: int | None = None
+    buffer: queue.Queue = field(default_factory=lambda: queue.Queue(maxsize=1000))
+    closed_reason: str | None = None
+
+    def wants(self, event: Event) -> dict | None:
+        """The payload this subscriber may see of `event`, or None."""
+        if self.ticket_id is not None and (
+            event.ticket_id != self.ticket_id or event.type == "ticket.created"
+        ):
+            return None
+        if self.is_staff:
+            return event.payload
+        if event.requester_id != self.user_id:
+            return None
+        return event.public_payload
+
+    def offer(self, item) -> None:
+        try:
+            self.buffer.put_nowait(item)
+        except queue.Full:
+            # A client that stops reading must not hold up the others: close it; it can resume.
+            self.close("too far behind")
+
+    def close(self, reason: str) -> None:
+        if self.closed_reason is None:
+            self.closed_reason = reason
+            try:
+                self.buffer.put_nowait(CLOSED)
+            except queue.Full:
+                pass  # the stream sees closed_reason at its next read
+
+
+class Dispatcher:
+    def __init__(self, engine: Engine, poll_seconds: float):
+        self.engine = engine
+        self.poll_seconds = poll_seconds
+        self.subscribers: set[Subscriber] = set()
+        self.lock = threading.Lock()
+        self.last_id = 0
+        self.generation = 0  # bumped by reset_dispatchers(); a tick from before it is dropped
+        self.last_revocation_check = clock.now()
+        self.thread: threading.Thread | None = None
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        with self.lock:
+            self.subscribers.add(subscriber)
+        self.ensure_running()
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        with self.lock:
+            self.subscribers.discard(subscriber)
+
+    def ensure_running(self) -> None:
+        with self.lock:
+            if self.thread is not None and self.thread.is_alive():
+                return
+            with self.engine.connect() as connection:
+                self.last_id = connection.scalar(sql_select(func.max(Event.id))) or 0
+            self.thread = threading.Thread(target=self._run, name="event-dispatcher", daemon=True)
+            self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                if self.engine.dialect.name == "postgresql":
+                    self._listen_loop()
+                else:
+                    self._poll_loop()
+            except Exception:
+                logger.warning("Event dispatcher lost the database; retrying", exc_info=True)
+                time.sleep(min(self.poll_seconds, 1.0))
+
+    def _poll_loop(self) -> None:
+        while True:
+            self.tick()
+            time.sleep(self.poll_seconds)
+
+    def _listen_loop(self) -> None:
+        raw = self.engine.raw_connection()
+        try:
+            raw.driver_connection.autocommit = True
+            cursor = raw.driver_connection.cursor()
+            cursor.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            connection = raw.driver_connection
+            while True:
+                self.tick()
+                ready, _, _ = select.select([connection], [], [], self.poll_seconds)
+                if ready:
+                    connection.poll()
+                    connection.notifies.clear()
+        finally:
+            raw.invalidate()
+
+    def tick(self) -> None:
+        """Deliver every event committed since the last tick, and close revoked streams."""
+        generation = self.generation
+        with self.engine.connect() as connection:
+            while True:
+                rows = connection.execute(
+                    sql_select(Event).where(Event.id > self.last_id).order_by(Event.id).limit(BATCH)
+                ).all()
+                if generation != self.generation:
+                    return
+                for row in rows:
+                    self.deliver(row)
+                    self.last_id = row.id
+                if len(rows) < BATCH:
+                    break
+            self._close_revoked(connection)
+
+    def deliver(self, event) -> None:
+        with self.lock:
+            subscribers = list(self.subscribers)
+        for subscriber in subscribers:
+            if subscriber.closed_reason is None and subscriber.wants(event) is not None:
+                subscriber.offer(event)
+
+    def _close_revoked(self, connection) -> None:
+        # Look a little way back: a revocation flushed before the last check may have committed
+        # after it. Closing a stream twice is harmless.
+        since = self.last_revocation_check - REVOCATION_OVERLAP
+        self.last_revocation_check = clock.now()
+        with self.lock:
+            if not self.subscribers:
+                return
+            by_jti: dict[str, list[Subscriber]] = {}
+            for subscriber in self.subscribers:
+                by_jti.setdefault(subscriber.token_jti, []).append(subscriber)
+        revoked = connection.scalars(
+            sql_select(RevokedToken.jti).where(
+                RevokedToken.revoked_at >= since, RevokedToken.jti.in_(list(by_jti))
+            )
+        )
+        for jti in revoked:
+            for subscriber in by_jti[jti]:
+                subscriber.close("token revoked")
+
+
+_dispatchers: dict[int, Dispatcher] = {}
+_create_lock = threading.Lock()
+
+
+def dispatcher_for(engine: Engine, poll_seconds: float) -> Dispatcher:
+    """This process's dispatcher for `engine` (one per database)."""
+    with _create_lock:
+        key = id(engine)
+        if key not in _dispatchers:
+            _dispatchers[key] = Dispatcher(engine, poll_seconds)
+        return _dispatchers[key]
+
+
+def reset_dispatchers() -> None:
+    """Forget every event seen so far; for tests that empty the database between cases."""
+    for dispatcher in _dispatchers.values():
+        with dispatcher.lock:
+            dispatcher.last_id = 0
+            dispatcher.generation += 1
+            for subscriber in dispatcher.subscribers:
+                subscriber.close("reset")
