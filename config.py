@@ -11,6 +11,13 @@ BASE_DIR = os.path.abspath(os.path.dirname(__file__))
 DEFAULT_JWT_SECRET = "dev-only-insecure-secret-change-me-in-production"
 
 
+def insecure_secret_message(flask_env: str | None, secret: str | None) -> str | None:
+    """Why production must not start with this JWT secret, or None when it may."""
+    if flask_env == "production" and (not secret or secret == DEFAULT_JWT_SECRET):
+        return "Set JWT_SECRET_KEY to a long random value to run in production."
+    return None
+
+
 def _env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
@@ -65,7 +72,7 @@ class Config:
     EVENTS_POLL_SECONDS = float(os.environ.get("EVENTS_POLL_SECONDS", 1))
     IDEMPOTENCY_TTL_HOURS = 24
     PASSWORD_HASH_PARAMS: dict = {}
-    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
 
     API_TITLE = "ServiceDesk API"
     API_VERSION = "1.0.0"

@@ -7,7 +7,7 @@ from flask import Flask
 
 from app.errors import register_error_handlers
 from app.extensions import api, cors, db, jwt, limiter, migrate
-from config import DEFAULT_JWT_SECRET, configs
+from config import configs, insecure_secret_message
 
 
 def create_app(config_name: str | None = None) -> Flask:
@@ -62,6 +62,16 @@ def create_app(config_name: str | None = None) -> Flask:
 
 
 def _refuse_default_secret_in_production(app: Flask, config_name: str) -> None:
-    secret = app.config.get("JWT_SECRET_KEY")
-    if config_name == "production" and (not secret or secret == DEFAULT_JWT_SECRET):
-        raise SystemExit("Set JWT_SECRET_KEY to a long random value to run in production.")
+    message = insecure_secret_message(config_name, app.config.get("JWT_SECRET_KEY"))
+    if message:
+        raise SystemExit(message)
+
+
+def __getattr__(name: str):
+    """`gunicorn app:app` and `flask --app app` import this package (it shadows app.py), so
+    the WSGI object is made here on first access (PEP 562)."""
+    if name == "app":
+        global app
+        app = create_app()
+        return app
+    raise AttributeError(name)

@@ -1,0 +1,88 @@
+"""Production server settings, from the environment: `gunicorn -c gunicorn.conf.py`.
+
+Command-line flags and GUNICORN_CMD_ARGS still override anything set here.
+"""
+
+import os
+
+from dotenv import load_dotenv
+
+# Gunicorn reads this file before it imports the app, so load .env here too: one .env then
+# configures both the server (PORT, LOG_LEVEL, ...) and the app. Real environment variables win.
+load_dotenv(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".env"))
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
+
+
+def _available_cores() -> int:
+    # The CPU affinity mask honours cpusets (docker --cpuset-cpus, taskset); os.cpu_count()
+    # would report every core of the host.
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not available on macOS
+        return os.cpu_count() or 1
+
+
+# The app/ package shadows app.py; it builds `app` on first access, once in each worker.
+wsgi_app = "app:app"
+
+# A container platform (Heroku, Cloud Run, Render) hands out the port in PORT; BIND is for
+# everything else, e.g. a unix socket behind nginx ("unix:/run/servicedesk.sock").
+bind = os.environ.get("BIND") or f"0.0.0.0:{_env_int('PORT', 5001)}"
+
+# 2 x cores + 1 keeps a core busy while another worker waits on the database. The cap bounds
+# memory on big hosts and the PostgreSQL connections in use (at most one per busy thread:
+# 8 workers x 8 threads stays under PostgreSQL's default max_connections of 100).
+workers = _env_int("WEB_CONCURRENCY", min(2 * _available_cores() + 1, 8))
+
+# gevent: a Server-Sent Events stream holds its connection for as long as the client listens,
+# and a greenlet per stream lets one worker hold a thousand of them while still answering REST
+# calls (a thread per stream under gthread would not). psycogreen makes psycopg2 yield to other
+# greenlets while it waits on PostgreSQL (see post_fork). GUNICORN_WORKER_CLASS=gthread works too.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
+worker_connections = _env_int("GUNICORN_WORKER_CONNECTIONS", 2000)
+threads = _env_int("GUNICORN_THREADS", 8)
+
+# With gthread a worker's heartbeat runs apart from its request threads, so this only kills a
+# worker whose main loop is stuck; with the sync worker it also cuts off any request (and so any
+# event stream) that runs longer. Raise it if you switch to sync.
+timeout = _env_int("GUNICORN_TIMEOUT", 60)
+# On SIGTERM (a deploy, `docker stop`) in-flight requests get this long to finish; open event
+# streams are cut when it runs out and their clients resume with Last-Event-ID.
+graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+# An idle keep-alive connection holds a place in a gthread worker; 5 s covers a client's next
+# call. Behind a load balancer that pools connections (an AWS ALB idles them out after 60 s),
+# set this above the balancer's idle timeout, or it may send a request down a connection
+# gunicorn is just closing and answer 502.
+keepalive = _env_int("GUNICORN_KEEPALIVE", 5)
+
+# Logs go to stdout/stderr, where Docker, systemd and PaaS platforms collect them.
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+# Only a proxy listed here may tell gunicorn the original scheme (X-Forwarded-Proto), so that
+# request.scheme and any absolute URL the app builds say https. "*" trusts every client: use it
+# only when the server is reachable through the proxy alone. Gunicorn leaves REMOTE_ADDR as the
+# proxy's address whatever this says, so per-address rate limits see the proxy, not the client.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+
+def on_starting(server) -> None:
+    # create_app() refuses to run in production with the default JWT secret, but it does so in a
+    # booting worker, and gunicorn respawns such a worker forever: a crash loop, not a stop.
+    # Checking once in the master stops the server with the app's message.
+    from config import insecure_secret_message
+
+    message = insecure_secret_message(os.environ.get("FLASK_ENV"), os.environ.get("JWT_SECRET_KEY"))
+    if message:
+        raise SystemExit(message)
+
+
+def post_fork(server, worker) -> None:
+    if worker_class == "gevent":
+        from psycogreen.gevent import patch_psycopg
+
+        patch_psycopg()
