@@ -72,6 +72,9 @@ class Config:
     EVENTS_POLL_SECONDS = float(os.environ.get("EVENTS_POLL_SECONDS", 1))
     IDEMPOTENCY_TTL_HOURS = 24
     PASSWORD_HASH_PARAMS: dict = {}
+    # How many reverse proxies set X-Forwarded-For in front of the app (0: none, trust nothing);
+    # rate limits per client address need the real address.
+    PROXY_FIX_X_FOR = _env_int("PROXY_FIX_X_FOR", 0)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
 
     API_TITLE = "ServiceDesk API"
@@ -79,8 +82,7 @@ class Config:
     OPENAPI_VERSION = "3.0.3"
     OPENAPI_URL_PREFIX = "/api"
     OPENAPI_JSON_PATH = "openapi.json"
-    OPENAPI_SWAGGER_UI_PATH = "docs"
-    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+    # /api/docs is served by app/routes/docs.py from a bundled Swagger UI (no CDN).
 
 
 class DevelopmentConfig(Config):

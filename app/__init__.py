@@ -4,6 +4,7 @@ import logging
 import os
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.errors import register_error_handlers
 from app.extensions import api, cors, db, jwt, limiter, migrate
@@ -17,6 +18,8 @@ def create_app(config_name: str | None = None) -> Flask:
     _refuse_default_secret_in_production(app, config_name)
     logging.basicConfig(level=app.config["LOG_LEVEL"])
     os.makedirs(app.instance_path, exist_ok=True)
+    if app.config["PROXY_FIX_X_FOR"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1)
 
     from app import models  # noqa: F401  (registers the tables)
     from app.services import events  # noqa: F401  (registers the outbox writer)
@@ -51,11 +54,15 @@ def create_app(config_name: str | None = None) -> Flask:
     from app.auth import register_jwt_callbacks
     from app.cli import register_cli
     from app.db_events import register_db_events
+    from app.request_log import register_request_log
     from app.routes import register_blueprints
+    from app.security import register_security_headers
 
     register_jwt_callbacks(jwt)
     register_blueprints(app, api)
     register_error_handlers(app)
+    register_security_headers(app)
+    register_request_log(app)
     register_cli(app)
     register_db_events(app)
     return app

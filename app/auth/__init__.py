@@ -1,5 +1,6 @@
 """Authentication: JWT callbacks, tokens, guards and the /api/auth routes."""
 
+from flask import g
 from flask_jwt_extended import JWTManager
 
 from app.errors import problem_response
@@ -17,7 +18,10 @@ def register_jwt_callbacks(jwt: JWTManager) -> None:
     @jwt.user_lookup_loader
     def load_user(_header, claims):
         user = db.session.get(User, int(claims["sub"]))
-        return user if user is not None and user.is_active else None
+        if user is None or not user.is_active:
+            return None
+        g.user_id = user.id  # for the request log
+        return user
 
     @jwt.token_in_blocklist_loader
     def token_revoked(_header, claims) -> bool:

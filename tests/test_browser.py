@@ -1,5 +1,6 @@
-"""A real browser: a page on another origin logs in through CORS, subscribes with a native
-EventSource, and shows a message posted afterwards. Debian's Chromium, driven by Playwright."""
+"""A real browser. Events: a page on another origin logs in through CORS, subscribes with a native
+EventSource, and shows a message posted afterwards. Docs: Swagger UI renders offline.
+Debian's Chromium, driven by Playwright."""
 
 import functools
 import http.server
@@ -118,3 +119,28 @@ def test_page_from_an_origin_not_in_cors_origins_cannot_log_in(client, api_url, 
     finally:
         page_server.shutdown()
         page_server.server_close()
+
+
+def test_docs_page_renders_the_operations_with_no_network(api_url, browser, tmp_path):
+    context = browser.new_context()
+    outside = []
+
+    def only_this_server(route):
+        if route.request.url.startswith(api_url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_this_server)
+    page = context.new_page()
+    page.goto(f"{api_url}/api/docs")
+    page.wait_for_selector(".opblock-summary-path", timeout=15000)
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert "/api/tickets" in [path.strip() for path in paths]
+    assert "/api/auth/login" in [path.strip() for path in paths]
+    screenshot = tmp_path / "docs.png"
+    page.screenshot(path=str(screenshot), full_page=False)
+    assert screenshot.stat().st_size > 10_000
+    assert outside == []
+    context.close()
