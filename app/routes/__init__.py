@@ -3,7 +3,7 @@
 from flask import Flask
 
 from app.auth import routes as auth
-from app.routes import agents, events, health, messages, tickets, users
+from app.routes import agents, docs, events, health, messages, tickets, users
 
 MODULES = (health, auth, users, agents, tickets, messages, events)
 
@@ -11,3 +11,4 @@ MODULES = (health, auth, users, agents, tickets, messages, events)
 def register_blueprints(app: Flask, api) -> None:
     for module in MODULES:
         api.register_blueprint(module.blp)
+    app.register_blueprint(docs.blp)  # a page, not an API operation: kept out of the spec
