@@ -6,74 +6,23 @@ stream must receive every message, in order, exactly once.
 
 import http.client
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 
 import pytest
 
-from app.extensions import db
 from tests.conftest import create_user, headers_for
+from tests.servers import free_port, request, start_gunicorn, stop
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MESSAGES = 20
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _start_server(port: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "TEST_DATABASE_URL": str(db.engine.url.render_as_string(hide_password=False)),
-        "PORT": str(port),
-        "BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "2",
-        "LOG_LEVEL": "warning",
-    }
-    process = subprocess.Popen(
-        [
-            os.path.join(os.path.dirname(sys.executable), "gunicorn"),
-            "-c",
-            "gunicorn.conf.py",
-            "--access-logfile",
-            "/dev/null",
-            "app:create_app('testing')",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/health")
-            if connection.getresponse().status == 200:
-                return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"gunicorn on port {port} did not start")
 
 
 @pytest.fixture
 def servers():
-    ports = [_free_port(), _free_port()]
-    processes = [_start_server(port) for port in ports]
+    ports = [free_port(), free_port()]
+    processes = [start_gunicorn(port) for port in ports]
     yield ports
     for process in processes:
-        process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
 
 
 def _read_stream(port, headers, ticket_id, received: list, ready: threading.Event):
@@ -96,12 +45,8 @@ def _read_stream(port, headers, ticket_id, received: list, ready: threading.Even
 
 
 def _post(port, headers, body):
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    connection.request("POST", "/api/messages", body=json.dumps(body), headers=headers)
-    response = connection.getresponse()
-    assert response.status == 201, response.read()
-    response.read()
-    connection.close()
+    status, _, data = request(port, "POST", "/api/messages", json.dumps(body).encode(), headers)
+    assert status == 201, data
 
 
 def test_every_stream_on_every_server_gets_every_message_once_in_order(servers, client):
