@@ -50,7 +50,19 @@ def create_user(data: dict) -> User:
     return user
 
 
+AGENT_PROFILE_ROLES = ("agent", "manager")
+
+
 def update_user(user: User, data: dict) -> User:
+    if data.get("role", user.role) not in AGENT_PROFILE_ROLES and _has_agent_profile(
+        user, active_only=True
+    ):
+        # An active agent profile belongs to an agent or a manager: tickets can be assigned to it.
+        raise Conflict(
+            "This user has an active agent profile, so their role must stay agent or manager; "
+            "deactivate the agent profile first.",
+            errors={"role": ["The user has an active agent profile."]},
+        )
     if "email" in data and data["email"] != user.email:
         _ensure_email_free(data["email"])
     if "password" in data:
@@ -74,10 +86,17 @@ def delete_user(user: User) -> None:
             "This user is referenced by tickets, messages or activities; "
             "deactivate the user (is_active: false) instead."
         )
-    if db.session.scalar(select(exists().where(Agent.user_id == user.id))):
+    if _has_agent_profile(user):
         raise Conflict("This user has an agent profile; delete the profile or deactivate the user.")
     db.session.delete(user)
     db.session.flush()
+
+
+def _has_agent_profile(user: User, active_only: bool = False) -> bool:
+    condition = exists().where(Agent.user_id == user.id)
+    if active_only:
+        condition = condition.where(Agent.is_active)
+    return bool(db.session.scalar(select(condition)))
 
 
 def get_user(user_id: int) -> User:
