@@ -70,6 +70,7 @@ class Config:
 
     EVENTS_HEARTBEAT_SECONDS = float(os.environ.get("EVENTS_HEARTBEAT_SECONDS", 15))
     EVENTS_POLL_SECONDS = float(os.environ.get("EVENTS_POLL_SECONDS", 1))
+    EVENTS_MAX_STREAM_SECONDS = float(os.environ.get("EVENTS_MAX_STREAM_SECONDS", 600))
     IDEMPOTENCY_TTL_HOURS = 24
     PASSWORD_HASH_PARAMS: dict = {}
     # How many reverse proxies set X-Forwarded-For in front of the app (0: none, trust nothing);

@@ -233,3 +233,12 @@ def test_expired_token_ends_the_stream(client, open_stream, requester, auth, fre
     freeze_time(clock.now() + timedelta(hours=1))
     blocks = list(stream.blocks(timeout=3.0))
     assert any("expired" in block for block in blocks)
+
+
+def test_stream_ends_after_its_maximum_lifetime(app, client, admin, auth, monkeypatch):
+    monkeypatch.setitem(app.config, "EVENTS_MAX_STREAM_SECONDS", 0.3)
+    response = client.get("/api/events", headers=auth(admin), buffered=False)
+    started = time.monotonic()
+    body = b"".join(response.response)
+    assert time.monotonic() - started < 3
+    assert body.startswith(b"retry: 2000\n: connected\n\n")

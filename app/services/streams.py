@@ -2,6 +2,7 @@
 
 import json
 import queue
+from datetime import timedelta
 from collections.abc import Iterator
 
 from flask import current_app
@@ -50,8 +51,14 @@ def open_stream(subscriber: Subscriber, last_event_id: int | None, expires_at) -
     cursor = newest_event_id() if last_event_id is None else last_event_id
     backlog = _replay(subscriber, cursor)
     db.session.rollback()  # ends the transaction: a long stream must not hold a connection
-    heartbeat = config["EVENTS_HEARTBEAT_SECONDS"]
-    return _stream(dispatcher, subscriber, backlog, cursor, heartbeat, expires_at)
+    # A stream also ends after EVENTS_MAX_STREAM_SECONDS; EventSource reconnects on its own with
+    # Last-Event-ID, which spreads long-lived connections over workers after a deploy.
+    lifetime = timedelta(seconds=config["EVENTS_MAX_STREAM_SECONDS"])
+    ends_at = clock.now() + lifetime
+    if expires_at is not None:
+        ends_at = min(ends_at, expires_at)
+    heartbeat = min(config["EVENTS_HEARTBEAT_SECONDS"], lifetime.total_seconds())
+    return _stream(dispatcher, subscriber, backlog, cursor, heartbeat, ends_at, expires_at)
 
 
 def _replay(subscriber: Subscriber, cursor: int) -> list:
@@ -70,7 +77,9 @@ def _replay(subscriber: Subscriber, cursor: int) -> list:
         cursor = batch[-1].id
 
 
-def _stream(dispatcher, subscriber, backlog, cursor, heartbeat, expires_at) -> Iterator[str]:
+def _stream(
+    dispatcher, subscriber, backlog, cursor, heartbeat, ends_at, expires_at
+) -> Iterator[str]:
     try:
         yield "retry: 2000\n: connected\n\n"
         for event in backlog:
