@@ -1,0 +1,590 @@
+"""Bulk data for `flask seed --tickets N --seed S`: a year of a believable desk, loaded fast.
+
+`generate(count, seed)` adds `count` tickets created over the year before `clock.now()`, the
+same ones for the same seed and the same users and agents:
+
+- 200 requesters (`bulk-requester-0001@example.com`, ...; password `requester123!`, hashed
+  once) and, while the desk has fewer than 20 active agents, 15 agents across the Network,
+  Hardware, Software and Access teams (`bulk-agent-01@example.com`, ...; `agent123!`). Both are
+  created once, by e-mail: generating again adds tickets, never users.
+- Priorities about 10% critical, 25% high, 45% medium, 20% low; five categories, each routed to
+  its team's agents. Tickets arrive mostly in weekday business hours (UTC), ids in time order.
+- About 70% resolved or closed (old tickets far more often than recent ones), the rest open,
+  in progress or pending. Most tickets have a first response; some responses and resolutions
+  miss their targets (more often for tight targets), some tickets spent time pending
+  (`sla_paused_seconds`, with `resolution_due_at` later by as much) and pending tickets have
+  their clock stopped (`sla_paused_at`). Due times follow `sla.targets()`.
+- Every ticket with a first response has a public message from its agent at that moment, plus
+  about one more message on average (requester replies, agent replies, internal notes);
+  `message_count` and `public_message_count` match the messages. About two messages a ticket.
+- Activities: one `created` per ticket (tickets are taken as routed to their agent at intake,
+  so assignment records none), and the status changes that led to the current status:
+  `open -> in_progress [-> pending -> in_progress]`, `open -> resolved` or, after a pause,
+  `open -> in_progress -> pending -> resolved`, then `resolved -> closed`. No events: the outbox
+  is for live changes only.
+
+Rows are plain tuples with timestamps formatted once per database (whole seconds, UTC). On
+PostgreSQL they go in with COPY (CSV), 50,000 tickets and their messages and activities per
+transaction, produced by a background thread while the previous chunk is being copied; on
+SQLite, with executemany of the compiled Core insert. Ids are explicit, after the highest
+existing one, and PostgreSQL's sequences are moved past them: run it on a quiet database.
+Full-text search needs nothing: the FTS5 triggers (SQLite) and the GIN index (PostgreSQL)
+follow the inserts. On PostgreSQL the tables are analysed at the end.
+"""
+
+import csv
+import io
+import math
+import queue
+import random
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
+
+from sqlalchemy import column, func, insert, select, text
+from sqlalchemy.sql.expression import TableClause
+
+from app.extensions import db
+from app.models.ticket import Activity, Message, Ticket
+from app.models.user import Agent, User
+from app.services import clock, sla
+from app.services.bulk_text import (
+    AGENT_REPLIES,
+    CONTEXT,
+    DEPARTMENTS,
+    DETAILS,
+    FIRST_NAMES,
+    INTERNAL_NOTES,
+    LAST_NAMES,
+    REQUESTER_REPLIES,
+    TITLES,
+)
+from app.services.passwords import hash_password
+
+CHUNK_TICKETS = 50_000
+HISTORY_DAYS = 365
+DAY = 86_400
+REQUESTER_COUNT = 200
+MIN_ACTIVE_AGENTS = 20
+BULK_AGENT_COUNT = 15
+REQUESTER_PASSWORD = "requester123!"
+AGENT_PASSWORD = "agent123!"
+
+TICKET_COLUMNS = (
+    "id", "title", "description", "status", "priority", "category", "requester_id",
+    "assigned_agent_id", "created_at", "updated_at", "first_response_at", "resolved_at",
+    "closed_at", "response_due_at", "resolution_due_at", "sla_paused_seconds", "sla_paused_at",
+    "message_count", "public_message_count",
+)  # fmt: skip
+MESSAGE_COLUMNS = ("id", "ticket_id", "author_id", "body", "is_internal", "created_at")
+ACTIVITY_COLUMNS = (
+    "id", "ticket_id", "actor_id", "action", "field", "old_value", "new_value", "created_at",
+)  # fmt: skip
+TABLES = (
+    (Ticket.__table__, TICKET_COLUMNS),
+    (Message.__table__, MESSAGE_COLUMNS),
+    (Activity.__table__, ACTIVITY_COLUMNS),
+)
+
+
+def _table(weights: dict[str, int]) -> tuple[str, ...]:
+    """Weights in percent as a table of 100 entries: a uniform pick draws with these weights."""
+    entries = tuple(name for name, weight in weights.items() for _ in range(weight))
+    assert len(entries) == 100
+    return entries
+
+
+PRIORITY_TABLE = _table({"critical": 10, "high": 25, "medium": 45, "low": 20})
+CATEGORY_TABLE = _table({"hardware": 24, "software": 30, "network": 16, "access": 20, "other": 10})
+OPEN_STATUS_TABLE = _table({"open": 45, "in_progress": 35, "pending": 20})
+# Messages after the first response: 1.3 on average.
+EXTRA_MESSAGES = (0, 0, 1, 1, 1, 1, 2, 2, 2, 3)
+CATEGORY_TEAMS = {
+    "hardware": "Hardware",
+    "software": "Software",
+    "network": "Network",
+    "access": "Access",
+    "other": None,
+}
+# Chances of missing the response and the resolution target, by priority: tight targets miss more.
+RESPONSE_MISS = {"critical": 0.25, "high": 0.12, "medium": 0.07, "low": 0.05}
+RESOLUTION_MISS = {"critical": 0.20, "high": 0.14, "medium": 0.09, "low": 0.06}
+
+AGENT_TEAMS = (
+    ("Network", ["network"]),
+    ("Hardware", ["hardware"]),
+    ("Software", ["software", "other"]),
+    ("Access", ["access"]),
+)
+AVAILABILITIES = ("available", "available", "busy", "away")
+
+
+def generate(count: int, seed: int) -> int:
+    """Add `count` generated tickets (with messages and activities); return how many."""
+    if count <= 0:
+        return 0
+    now = clock.now()
+    requester_ids = _ensure_requesters(now)
+    agents = _ensure_agents(now)
+    db.session.commit()
+    postgres = db.engine.dialect.name == "postgresql"
+    desk = _Desk(
+        random.Random(seed),
+        now,
+        requester_ids,
+        agents,
+        _next_ids(),
+        _Stamps(" %H:%M:%S+00" if postgres else " %H:%M:%S.000000"),
+        true="t" if postgres else 1,
+        false="f" if postgres else 0,
+    )
+    chunks = desk.chunks(count)
+    if postgres:
+        _copy(_in_background(_as_csv(chunk) for chunk in chunks))
+        # Fresh statistics, so that the very next queries are planned for a big desk.
+        db.session.execute(text("ANALYZE tickets, ticket_messages, ticket_activities"))
+        db.session.commit()
+    else:
+        _execute_many(chunks)
+    return count
+
+
+# --- users and agents ---------------------------------------------------------------------------
+
+
+def _insert_missing_users(rows: list[dict], password: str) -> dict[str, int]:
+    """Insert the users of `rows` whose e-mail is new (hashing the password once); ids by e-mail."""
+    emails = [row["email"] for row in rows]
+    existing = set(db.session.scalars(select(User.email).where(User.email.in_(emails))))
+    missing = [row for row in rows if row["email"] not in existing]
+    if missing:
+        password_hash = hash_password(password)
+        db.session.execute(
+            insert(User), [{**row, "password_hash": password_hash} for row in missing]
+        )
+    return dict(db.session.execute(select(User.email, User.id).where(User.email.in_(emails))).all())
+
+
+def _person(index: int, offset: int = 0) -> str:
+    first = FIRST_NAMES[index % len(FIRST_NAMES)]
+    return f"{first} {LAST_NAMES[(index // len(FIRST_NAMES) + index + offset) % len(LAST_NAMES)]}"
+
+
+def _ensure_requesters(now: datetime) -> list[int]:
+    joined = now - timedelta(days=HISTORY_DAYS + 30)
+    rows = [
+        {
+            "email": f"bulk-requester-{number:04d}@example.com",
+            "name": _person(number - 1),
+            "role": "requester",
+            "department": DEPARTMENTS[number % len(DEPARTMENTS)],
+            "created_at": joined,
+            "updated_at": joined,
+        }
+        for number in range(1, REQUESTER_COUNT + 1)
+    ]
+    ids = _insert_missing_users(rows, REQUESTER_PASSWORD)
+    return [ids[row["email"]] for row in rows]
+
+
+def _active_agents():
+    return db.session.execute(
+        select(Agent.id, Agent.user_id, Agent.team)
+        .join(User, User.id == Agent.user_id)
+        .where(Agent.is_active, User.is_active)
+        .order_by(Agent.id)
+    ).all()
+
+
+def _ensure_agents(now: datetime) -> list[tuple[int, int, str | None]]:
+    """The active agents as (agent id, user id, team), first adding the bulk agents if few."""
+    if len(_active_agents()) < MIN_ACTIVE_AGENTS:
+        joined = now - timedelta(days=HISTORY_DAYS + 30)
+        emails = [
+            f"bulk-agent-{number:02d}@example.com" for number in range(1, BULK_AGENT_COUNT + 1)
+        ]
+        rows = [
+            {
+                "email": email,
+                "name": _person(index, offset=7),
+                "role": "agent",
+                "department": "IT",
+                "created_at": joined,
+                "updated_at": joined,
+            }
+            for index, email in enumerate(emails)
+        ]
+        user_ids = _insert_missing_users(rows, AGENT_PASSWORD)
+        with_profile = set(
+            db.session.scalars(select(Agent.user_id).where(Agent.user_id.in_(user_ids.values())))
+        )
+        profiles = []
+        for index, email in enumerate(emails):
+            team, skills = AGENT_TEAMS[index % len(AGENT_TEAMS)]
+            if user_ids[email] not in with_profile:
+                profiles.append(
+                    {
+                        "user_id": user_ids[email],
+                        "team": team,
+                        "skills": skills,
+                        "availability": AVAILABILITIES[index % len(AVAILABILITIES)],
+                        "created_at": joined,
+                        "updated_at": joined,
+                    }
+                )
+        if profiles:
+            db.session.execute(insert(Agent), profiles)
+    return [tuple(row) for row in _active_agents()]
+
+
+def _next_ids() -> dict[str, int]:
+    return {
+        table.name: db.session.scalar(select(func.coalesce(func.max(table.c.id), 0))) + 1
+        for table, _columns in TABLES
+    }
+
+
+# --- the tickets ----------------------------------------------------------------------------
+
+
+class _Stamps:
+    """Whole UTC seconds since 1970 as timestamp text; each day's date is formatted once."""
+
+    def __init__(self, time_format: str):
+        midnight = datetime(2000, 1, 1)
+        self.times = [(midnight + timedelta(seconds=s)).strftime(time_format) for s in range(DAY)]
+        self.days: dict[int, str] = {}
+
+    def __call__(self, seconds: int | None) -> str | None:
+        if seconds is None:
+            return None
+        day, second = divmod(seconds, DAY)
+        date = self.days.get(day) or self._date(day)
+        return date + self.times[second]
+
+    def _date(self, day: int) -> str:
+        self.days[day] = (datetime(1970, 1, 1) + timedelta(days=day)).strftime("%Y-%m-%d")
+        return self.days[day]
+
+
+class _Life(NamedTuple):
+    """What happened to one ticket, in whole seconds since 1970."""
+
+    status: str
+    first_response: int | None
+    resolved: int | None
+    closed: int | None
+    paused_seconds: int
+    paused_at: int | None
+    # The status changes after `created`, as (moment, old status, new status).
+    changes: list[tuple[int, str, str]]
+
+
+class _Desk:
+    """The generator: the same rows for the same random source, `now`, users and first ids."""
+
+    def __init__(self, rng, now, requester_ids, agents, next_ids, stamp, *, true, false):
+        if not agents:
+            raise RuntimeError("There is no active agent to assign generated tickets to.")
+        self.random = rng.random
+        self.now = int(now.timestamp())
+        self.start = self.now - HISTORY_DAYS * DAY
+        self.requester_ids = requester_ids
+        everyone = tuple((agent_id, user_id) for agent_id, user_id, _team in agents)
+        self.by_category = {
+            category: tuple((a, u) for a, u, t in agents if t == team) or everyone
+            for category, team in CATEGORY_TEAMS.items()
+        }
+        self.next_ids = dict(next_ids)
+        self.stamp = stamp
+        self.true, self.false = true, false
+        self.targets = {
+            priority: tuple(int(target.total_seconds()) for target in sla.targets(priority))
+            for priority in set(PRIORITY_TABLE)
+        }
+        self.arrivals = self._arrival_weights()
+        self.hour = 0
+
+    def pick(self, options: tuple):
+        return options[int(self.random() * len(options))]
+
+    def _arrival_weights(self) -> list[float]:
+        """Cumulative arrival weights of the hours of the year: office hours are the busiest."""
+        cumulative, total = [], 0.0
+        first = datetime.fromtimestamp(self.start, UTC)
+        for hour in range(HISTORY_DAYS * 24):
+            moment = first + timedelta(hours=hour)
+            if moment.weekday() < 5:
+                weight = 10.0 if 8 <= moment.hour < 18 else 3.0 if 7 <= moment.hour < 20 else 0.6
+            else:
+                weight = 1.2 if 8 <= moment.hour < 20 else 0.3
+            total += weight
+            cumulative.append(total)
+        return cumulative
+
+    def chunks(self, count: int) -> Iterator[tuple[list, list, list]]:
+        """Rows of tickets, messages and activities, CHUNK_TICKETS tickets at a time."""
+        for first in range(0, count, CHUNK_TICKETS):
+            yield self._chunk(first, min(count, first + CHUNK_TICKETS), count)
+
+    def _arrival(self, index: int, total: int) -> int:
+        """When ticket `index` of `total` arrives: its share of the year, over weighted hours.
+
+        The share grows with the index, so that ids follow time.
+        """
+        cumulative = self.arrivals
+        target = (index + self.random()) / total * cumulative[-1]
+        while cumulative[self.hour] < target and self.hour < len(cumulative) - 1:
+            self.hour += 1
+        below = cumulative[self.hour - 1] if self.hour else 0.0
+        fraction = (target - below) / (cumulative[self.hour] - below)
+        return min(self.now, self.start + self.hour * 3600 + int(fraction * 3600))
+
+    def _life(self, created: int, priority: str) -> _Life:
+        """Status, first response, resolution, pauses and status history of one ticket."""
+        rnd, now = self.random, self.now
+        response_target, resolution_target = self.targets[priority]
+        # Old tickets are far more often done than recent ones; about 70% overall.
+        age_days = (now - created) / DAY
+        done = rnd() >= min(0.95, 0.2 + 0.85 * math.exp(-age_days / 45))
+        status = "resolved" if done else self.pick(OPEN_STATUS_TABLE)
+
+        first_response = None
+        if status != "open" or rnd() < 0.3:
+            if rnd() < RESPONSE_MISS[priority]:
+                delay = response_target * (1.05 + 3.0 * rnd())
+            else:
+                delay = response_target * (0.03 + 0.9 * rnd())
+            first_response = created + 30 + int(delay)
+            if first_response > now:
+                first_response = None
+        if first_response is None and status in ("resolved", "pending"):
+            status = "in_progress"
+
+        paused = 0
+        paused_at = resolved = closed = None
+        if status == "resolved":
+            if rnd() < 0.18:
+                paused = min(5 * DAY, 300 + int(-math.log(1.0 - rnd()) * 6 * 3600))
+            if rnd() < RESOLUTION_MISS[priority]:
+                work = resolution_target * (1.05 + 2.0 * rnd())
+            else:
+                work = resolution_target * (0.05 + 0.93 * rnd())
+            resolved = max(created + paused + int(work), first_response + paused + 60)
+            if resolved > now:
+                status, paused, resolved = "in_progress", 0, None
+            else:
+                close_after = int(DAY * (1 + 6 * rnd()))
+                if resolved + close_after <= now and rnd() < 0.88:
+                    status, closed = "closed", resolved + close_after
+
+        changes = []
+        if resolved is not None:
+            if paused:  # pending until the resolution, which ended the pause
+                changes.append((first_response, "open", "in_progress"))
+                changes.append((resolved - paused, "in_progress", "pending"))
+                changes.append((resolved, "pending", "resolved"))
+            else:
+                changes.append((resolved, "open", "resolved"))
+            if closed is not None:
+                changes.append((closed, "resolved", "closed"))
+        elif status != "open":
+            began = first_response or created + int(rnd() * (now - created))
+            changes.append((began, "open", "in_progress"))
+            if status == "pending":
+                paused_at = began + int(rnd() * (now - began))
+                changes.append((paused_at, "in_progress", "pending"))
+            elif rnd() < 0.12 and now - began > 7200:
+                paused = min(3 * DAY, 300 + int(rnd() * (now - began) / 2))
+                left_pending = began + paused + int(rnd() * (now - began - paused))
+                changes.append((left_pending - paused, "in_progress", "pending"))
+                changes.append((left_pending, "pending", "in_progress"))
+        return _Life(status, first_response, resolved, closed, paused, paused_at, changes)
+
+    def _conversation(self, created, life: _Life, requester: int, agent_user: int | None):
+        """The messages of one ticket as (author, body, is internal, moment), oldest first.
+
+        The first response is the agent's public reply at `first_response`; later ones come
+        before the resolution. Unanswered tickets sometimes get a nudge from the requester.
+        """
+        rnd, pick, first_response = self.random, self.pick, life.first_response
+        if first_response is None:
+            if rnd() < 0.4:
+                moment = created + int(rnd() * (self.now - created))
+                return [(requester, pick(REQUESTER_REPLIES), False, moment)]
+            return []
+        conversation = [(agent_user, pick(AGENT_REPLIES), False, first_response)]
+        extra = pick(EXTRA_MESSAGES)
+        if extra:
+            end = self.now if life.resolved is None else life.resolved
+            span = end - first_response
+            moments = sorted(first_response + int(rnd() * span) for _ in range(extra))
+            for number, moment in enumerate(moments):
+                if number % 2 == 0:
+                    message = (requester, pick(REQUESTER_REPLIES), False, moment)
+                elif rnd() < 0.35:
+                    message = (agent_user, pick(INTERNAL_NOTES), True, moment)
+                else:
+                    message = (agent_user, pick(AGENT_REPLIES), False, moment)
+                conversation.append(message)
+        return conversation
+
+    def _chunk(self, first: int, stop: int, count: int) -> tuple[list, list, list]:
+        rnd, stamp, true, false = self.random, self.stamp, self.true, self.false
+        requesters = self.requester_ids
+        ticket_id = self.next_ids["tickets"]
+        message_id = self.next_ids["ticket_messages"]
+        activity_id = self.next_ids["ticket_activities"]
+        tickets, messages, activities = [], [], []
+        for index in range(first, stop):
+            created = self._arrival(index, count)
+            priority = self.pick(PRIORITY_TABLE)
+            category = self.pick(CATEGORY_TABLE)
+            # A few requesters file many tickets: the product of two uniforms favours the first.
+            requester = requesters[int(rnd() * rnd() * len(requesters))]
+            title = self.pick(TITLES[category])
+            description = f"{title}. {self.pick(DETAILS[category])} {self.pick(CONTEXT)}"
+            life = self._life(created, priority)
+            agent_id = agent_user = None
+            # Tickets are routed to an agent of the category's team at intake (recorded by the
+            # `created` activity); some open ones still wait for triage.
+            if life.status != "open" or life.first_response is not None or rnd() < 0.25:
+                agent_id, agent_user = self.pick(self.by_category[category])
+
+            updated = created
+            public = 0
+            conversation = self._conversation(created, life, requester, agent_user)
+            for author, body, internal, moment in conversation:
+                messages.append(
+                    (
+                        message_id,
+                        ticket_id,
+                        author,
+                        body,
+                        true if internal else false,
+                        stamp(moment),
+                    )
+                )
+                message_id += 1
+                public += not internal
+                updated = max(updated, moment)
+            created_text = stamp(created)
+            activities.append(
+                (activity_id, ticket_id, requester, "created", None, None, None, created_text)
+            )
+            activity_id += 1
+            for moment, old, new in life.changes:
+                activities.append(
+                    (activity_id, ticket_id, agent_user, "status_changed", "status", old, new,
+                     stamp(moment))
+                )  # fmt: skip
+                activity_id += 1
+                updated = max(updated, moment)
+
+            response_target, resolution_target = self.targets[priority]
+            tickets.append(
+                (
+                    ticket_id, title, description, life.status, priority, category, requester,
+                    agent_id, created_text, stamp(updated), stamp(life.first_response),
+                    stamp(life.resolved), stamp(life.closed), stamp(created + response_target),
+                    stamp(created + resolution_target + life.paused_seconds),
+                    life.paused_seconds, stamp(life.paused_at), len(conversation), public,
+                )
+            )  # fmt: skip
+            ticket_id += 1
+
+        self.next_ids = {
+            "tickets": ticket_id,
+            "ticket_messages": message_id,
+            "ticket_activities": activity_id,
+        }
+        return tickets, messages, activities
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+def _execute_many(chunks: Iterator[tuple[list, list, list]]) -> None:
+    """SQLite: executemany of each table's compiled Core insert, one transaction per chunk."""
+    # A bare table clause: the statement names exactly these columns (no Python-side defaults)
+    # and binds the preformatted values as they are.
+    statements = [
+        str(
+            insert(TableClause(table.name, *map(column, columns))).compile(
+                dialect=db.engine.dialect
+            )
+        )
+        for table, columns in TABLES
+    ]
+    for chunk in chunks:
+        connection = db.session.connection()
+        for statement, rows in zip(statements, chunk, strict=True):
+            if rows:
+                connection.exec_driver_sql(statement, rows)
+        db.session.commit()
+
+
+def _as_csv(chunk: tuple[list, list, list]) -> list[tuple[str, io.StringIO, int]]:
+    """Each table's rows as CSV for COPY, with the table name and the highest id."""
+    loads = []
+    for (table, _columns), rows in zip(TABLES, chunk, strict=True):
+        if rows:
+            buffer = io.StringIO()
+            csv.writer(buffer, lineterminator="\n").writerows(rows)
+            buffer.seek(0)
+            loads.append((table.name, buffer, rows[-1][0]))
+    return loads
+
+
+def _copy(chunks: Iterator[list[tuple[str, io.StringIO, int]]]) -> None:
+    """PostgreSQL: COPY each chunk in one transaction and move the id sequences past it."""
+    columns = {table.name: ", ".join(names) for table, names in TABLES}
+    for loads in chunks:
+        dbapi_connection = db.session.connection().connection
+        with dbapi_connection.cursor() as cursor:
+            for table, buffer, last_id in loads:
+                cursor.copy_expert(
+                    f"COPY {table} ({columns[table]}) FROM STDIN WITH (FORMAT csv)",
+                    buffer,
+                    size=1 << 20,
+                )
+                cursor.execute(
+                    "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", (table, last_id)
+                )
+        db.session.commit()
+
+
+def _in_background(items: Iterator) -> Iterator:
+    """Iterate `items` in a thread, one item ahead, so that making one overlaps loading another.
+
+    The COPY waits for the server with the GIL released, so the two really run side by side.
+    """
+    handoff: queue.Queue = queue.Queue(maxsize=1)
+    finished = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                handoff.put(item)
+            handoff.put(finished)
+        except BaseException as error:  # handed to the consumer, which re-raises it
+            handoff.put(error)
+
+    worker = threading.Thread(target=produce, name="bulk-generator", daemon=True)
+    worker.start()
+    try:
+        while (item := handoff.get()) is not finished:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                handoff.get_nowait()
+            except queue.Empty:
+                worker.join(0.05)
