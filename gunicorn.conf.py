@@ -58,6 +58,11 @@ graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 # gunicorn is just closing and answer 502.
 keepalive = _env_int("GUNICORN_KEEPALIVE", 5)
 
+# gunicorn answers an over-long request line itself, in HTML; 0 lets every request reach the
+# app, which refuses URLs over its own limit with a problem+json 414. Put a proxy with its own
+# header limits (nginx's large_client_header_buffers) in front on an open network.
+limit_request_line = _env_int("GUNICORN_LIMIT_REQUEST_LINE", 0)
+
 # Logs go to stdout/stderr, where Docker, systemd and PaaS platforms collect them.
 accesslog = "-"
 errorlog = "-"

@@ -7,6 +7,7 @@ import marshmallow as ma
 from flask import current_app, json
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 logger = logging.getLogger(__name__)
@@ -150,6 +151,18 @@ def register_error_handlers(app) -> None:
     def handle_service_error(error: ServiceError):
         errors = _normalise(error.errors) if error.errors else None
         return problem_response(error.status, error.title, error.detail, errors, error.headers)
+
+    @app.errorhandler(OperationalError)
+    def handle_database_unavailable(error: OperationalError):
+        # The database went away (restart, failover): nothing was committed, so the client
+        # may retry; an Idempotency-Key makes the retry safe for creates.
+        logger.warning("Database unavailable: %s", type(error.orig).__name__)
+        return problem_response(
+            503,
+            "Service Unavailable",
+            "The database is unavailable; retry shortly.",
+            headers={"Retry-After": "1"},
+        )
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):

@@ -1,6 +1,6 @@
-"""Security headers on every response."""
+"""Security headers on every response, and a limit on URL length."""
 
-from flask import Flask, request
+from flask import Flask, abort, request
 
 DOCS_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -10,7 +10,15 @@ DOCS_POLICY = (
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"
 
 
+MAX_URL_LENGTH = 8192
+
+
 def register_security_headers(app: Flask) -> None:
+    @app.before_request
+    def refuse_long_urls():
+        if len(request.environ.get("RAW_URI") or request.full_path) > MAX_URL_LENGTH:
+            abort(414)
+
     @app.after_request
     def add_headers(response):
         headers = response.headers

@@ -8,8 +8,6 @@ import sys
 import time
 from contextlib import contextmanager
 
-from app.extensions import db
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -35,11 +33,20 @@ def wait_healthy(port: int, seconds: float = 30) -> None:
 
 def start_gunicorn(port: int, workers: int = 2, config: str = "testing", **env) -> subprocess.Popen:
     """gunicorn with the app's `config` on the test database; `env` overrides the environment."""
+    from app.extensions import db
+
     url = db.engine.url.render_as_string(hide_password=False)
+    return start_server_process(
+        port, workers, config, TEST_DATABASE_URL=url, DATABASE_URL=url, **env
+    )
+
+
+def start_server_process(
+    port: int, workers: int = 2, config: str = "testing", **env
+) -> subprocess.Popen:
+    """gunicorn with the app's `config` on the database the environment names."""
     environment = {
         **os.environ,
-        "TEST_DATABASE_URL": url,
-        "DATABASE_URL": url,
         "BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": str(workers),
         "LOG_LEVEL": "WARNING",

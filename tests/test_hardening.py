@@ -72,3 +72,9 @@ def test_one_json_log_line_per_request_without_secrets(client, caplog, make_user
     everything = caplog.text + json.dumps(lines)
     for secret in (PASSWORD, token, "body-text-xyz", "Secret title"):
         assert secret not in everything
+
+
+def test_an_overlong_url_gets_a_problem_414(client, admin, auth):
+    response = client.get("/api/tickets?q=" + "x" * 9000, headers=auth(admin))
+    assert response.status_code == 414
+    assert response.mimetype == "application/problem+json"

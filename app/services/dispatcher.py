@@ -74,6 +74,7 @@ class Dispatcher:
         self.poll_seconds = poll_seconds
         self.subscribers: set[Subscriber] = set()
         self.lock = threading.Lock()
+        self.start_lock = threading.Lock()
         self.last_id = 0
         self.generation = 0  # bumped by reset_dispatchers(); a tick from before it is dropped
         self.last_revocation_check = clock.now()
@@ -89,11 +90,14 @@ class Dispatcher:
             self.subscribers.discard(subscriber)
 
     def ensure_running(self) -> None:
-        with self.lock:
+        # A lock of its own: delivery and (un)subscribing never wait on a database connection.
+        with self.start_lock:
             if self.thread is not None and self.thread.is_alive():
                 return
             with self.engine.connect() as connection:
-                self.last_id = connection.scalar(sql_select(func.max(Event.id))) or 0
+                last_id = connection.scalar(sql_select(func.max(Event.id))) or 0
+            with self.lock:
+                self.last_id = last_id
             self.thread = threading.Thread(target=self._run, name="event-dispatcher", daemon=True)
             self.thread.start()
 

@@ -47,6 +47,9 @@ def open_stream(subscriber: Subscriber, last_event_id: int | None, expires_at) -
     """Register first, then replay from the database, then go live: nothing falls in between."""
     config = current_app.config
     dispatcher = dispatcher_for(db.engine, config["EVENTS_POLL_SECONDS"])
+    # Hold no pooled connection while subscribing: the first stream of a process starts the
+    # dispatcher, which needs one, and a burst of streams must not hold them all meanwhile.
+    db.session.rollback()
     dispatcher.subscribe(subscriber)
     cursor = newest_event_id() if last_event_id is None else last_event_id
     backlog = _replay(subscriber, cursor)
