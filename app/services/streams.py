@@ -2,8 +2,8 @@
 
 import json
 import queue
-from datetime import timedelta
 from collections.abc import Iterator
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
