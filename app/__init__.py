@@ -6,6 +6,7 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app.converters import IdConverter, id_parameter_schema
 from app.errors import register_error_handlers
 from app.extensions import api, cors, db, jwt, limiter, migrate
 from config import configs, insecure_secret_message
@@ -46,7 +47,9 @@ def create_app(config_name: str | None = None) -> Flask:
         expose_headers=["ETag", "Location", "Retry-After"],
         methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
     )
+    app.url_map.converters["int"] = IdConverter
     api.init_app(app)
+    api.register_converter(IdConverter, id_parameter_schema)
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )

@@ -1,0 +1,17 @@
+"""Path ids: positive and within the database's INTEGER range, else the route does not match
+(404) instead of overflowing in SQL."""
+
+from werkzeug.routing import IntegerConverter
+
+ID_MAX = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", ID_MAX)
+        super().__init__(map, *args, **kwargs)
+
+
+def id_parameter_schema(_converter) -> dict:
+    return {"type": "integer", "minimum": 1, "maximum": ID_MAX}
