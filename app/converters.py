@@ -3,7 +3,7 @@
 
 from werkzeug.routing import IntegerConverter
 
-ID_MAX = 2**31 - 1
+from app.models.types import MAX_ID as ID_MAX
 
 
 class IdConverter(IntegerConverter):

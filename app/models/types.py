@@ -5,6 +5,9 @@ from datetime import UTC, datetime
 from sqlalchemy import BigInteger, DateTime, Integer
 from sqlalchemy.types import TypeDecorator
 
+# Ids are 32-bit INTEGER columns: a larger value names no row (and overflows SQL binding).
+MAX_ID = 2**31 - 1
+
 # SQLite only autoincrements an INTEGER PRIMARY KEY.
 BigIntegerId = BigInteger().with_variant(Integer, "sqlite")
 

@@ -3,9 +3,9 @@
 from flask import Flask
 
 from app.auth import routes as auth
-from app.routes import agents, docs, events, health, messages, tickets, users
+from app.routes import agents, analytics, docs, events, health, messages, tickets, users
 
-MODULES = (health, auth, users, agents, tickets, messages, events)
+MODULES = (health, auth, users, analytics, agents, tickets, messages, events)
 
 
 def register_blueprints(app: Flask, api) -> None:

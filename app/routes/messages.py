@@ -82,9 +82,9 @@ class Message(MethodView):
 
     def _update(self, data, message_id):
         caller = me()
-        message = service.get_message(caller, message_id)
+        message = service.get_message(caller, message_id, for_update=True)
         check_if_match(_dump(message))
-        service.edit_message(caller, message, data["body"])
+        service.edit_message(caller, message, data.get("body"))
         db.session.commit()
         return message, 200, etag_header(_dump(message))
 
@@ -118,5 +118,5 @@ class Message(MethodView):
     def delete(self, message_id):
         """Delete a message (its author or an admin)."""
         caller = me()
-        service.delete_message(caller, service.get_message(caller, message_id))
+        service.delete_message(caller, service.get_message(caller, message_id, for_update=True))
         db.session.commit()

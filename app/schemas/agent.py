@@ -5,6 +5,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from app.models.ticket import CATEGORIES
 from app.models.user import AVAILABILITIES
 from app.schemas.common import (
+    ID_RANGE,
     PageQuerySchema,
     QuerySchema,
     Schema,
@@ -49,7 +50,7 @@ class AgentUpdateSchema(Schema):
 class AgentCreateSchema(LowercaseEmailMixin, AgentUpdateSchema):
     """Either `user_id` of an existing user, or `name`, `email` and `password` of a new one."""
 
-    user_id = fields.Integer(validate=validate.Range(min=1))
+    user_id = fields.Integer(validate=ID_RANGE)
     name = fields.String(validate=validate.Length(min=1, max=120))
     email = fields.Email(validate=validate.Length(max=254))
     password = fields.String(load_only=True, validate=validate.Length(min=8, max=256))

@@ -1,14 +1,42 @@
 """Schemas and fields shared by every resource: pagination, sorting, lists, time filters."""
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta
 
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from app.models.types import MAX_ID
+
 MAX_PER_PAGE = 100
+# Beyond these a value cannot name anything, and the databases would overflow on it (a 500).
+MAX_PAGE = 1_000_000_000  # keeps OFFSET within a 64-bit integer
+ID_RANGE = validate.Range(min=1, max=MAX_ID)
 
 
-class Schema(ma.Schema):
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple):
+        return any(_has_nul(item) for item in value)
+    if isinstance(value, Mapping):
+        return any(_has_nul(item) for item in value.values())
+    return False
+
+
+class RejectNulMixin:
+    """PostgreSQL text cannot hold U+0000: refuse it in any field (422), never a failed INSERT."""
+
+    @ma.pre_load
+    def reject_nul_characters(self, data, **kwargs):
+        if isinstance(data, Mapping):
+            bad = sorted(str(key) for key, value in data.items() if _has_nul(value))
+            if bad:
+                raise ma.ValidationError({key: ["Must not contain NUL characters."] for key in bad})
+        return data
+
+
+class Schema(RejectNulMixin, ma.Schema):
     """Bodies reject unknown fields; the dump side emits timezone-aware ISO 8601."""
 
     class Meta:
@@ -16,15 +44,21 @@ class Schema(ma.Schema):
         ordered = True
 
 
-class QuerySchema(ma.Schema):
+class QuerySchema(RejectNulMixin, ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
         ordered = True
 
 
 class PageQuerySchema(QuerySchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+
+
+def no_nul_characters(value: str) -> None:
+    """PostgreSQL text cannot hold U+0000: reject it as a field error, not a failed INSERT."""
+    if "\x00" in value:
+        raise ma.ValidationError("Must not contain NUL characters.")
 
 
 def sort_field(allowed: tuple[str, ...], default: str) -> fields.String:
@@ -72,9 +106,11 @@ class TimeBound(fields.Field):
                 day = datetime.combine(datetime.strptime(text, "%Y-%m-%d").date(), time(), UTC)
                 return day + timedelta(days=1) if self.upper else day
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
         except ValueError as error:
             raise ma.ValidationError("Not a date (YYYY-MM-DD) or ISO 8601 timestamp.") from error
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        except OverflowError as error:  # e.g. the day after 9999-12-31
+            raise ma.ValidationError("Out of the supported range of dates.") from error
 
 
 class UTCDateTimeField(fields.DateTime):

@@ -3,7 +3,16 @@
 from marshmallow import fields, validate
 
 from app.models.ticket import ACTIONS
-from app.schemas.common import PageQuerySchema, Schema, UTCDateTimeField, page_schema
+from app.schemas.common import (
+    MAX_ID,
+    PageQuerySchema,
+    Schema,
+    UTCDateTimeField,
+    no_nul_characters,
+    page_schema,
+)
+
+BODY_RULES = [validate.Length(min=1, max=10000), no_nul_characters]
 
 
 class AuthorSchema(Schema):
@@ -29,13 +38,15 @@ class MessageSchema(Schema):
 
 
 class MessageCreateSchema(Schema):
-    ticket_id = fields.Integer(required=True, validate=validate.Range(min=1))
-    body = fields.String(required=True, validate=validate.Length(min=1, max=10000))
+    ticket_id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
+    body = fields.String(required=True, validate=BODY_RULES)
     is_internal = fields.Boolean(load_default=False)
 
 
 class MessageUpdateSchema(Schema):
-    body = fields.String(required=True, validate=validate.Length(min=1, max=10000))
+    """Partial, like every PUT/PATCH: a body left out leaves the message unchanged."""
+
+    body = fields.String(validate=BODY_RULES)
 
 
 class ActivitySchema(Schema):
@@ -51,7 +62,7 @@ class ActivitySchema(Schema):
 
 
 class MessageQuerySchema(PageQuerySchema):
-    after_id = fields.Integer(validate=validate.Range(min=0))
+    after_id = fields.Integer(validate=validate.Range(min=0, max=MAX_ID))
 
 
 class TimelineItemSchema(Schema):

@@ -4,11 +4,13 @@ from marshmallow import fields, validate
 
 from app.models.ticket import CATEGORIES, PRIORITIES, STATUSES
 from app.schemas.common import (
+    ID_RANGE,
     CommaList,
     PageQuerySchema,
     Schema,
     TimeBound,
     UTCDateTimeField,
+    no_nul_characters,
     one_of_list,
     page_schema,
     sort_field,
@@ -79,27 +81,31 @@ class TicketSchema(Schema):
         return ticket.public_message_count
 
 
+TITLE_RULES = [validate.Length(min=1, max=200), no_nul_characters]
+DESCRIPTION_RULES = [validate.Length(min=1, max=20000), no_nul_characters]
+
+
 class TicketCreateSchema(Schema):
-    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    description = fields.String(required=True, validate=validate.Length(min=1, max=20000))
+    title = fields.String(required=True, validate=TITLE_RULES)
+    description = fields.String(required=True, validate=DESCRIPTION_RULES)
     priority = fields.String(load_default="medium", validate=validate.OneOf(PRIORITIES))
     category = fields.String(load_default="other", validate=validate.OneOf(CATEGORIES))
-    requester_id = fields.Integer(validate=validate.Range(min=1))
-    assigned_agent_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    requester_id = fields.Integer(validate=ID_RANGE)
+    assigned_agent_id = fields.Integer(allow_none=True, validate=ID_RANGE)
     status = fields.String(validate=validate.OneOf(STATUSES))
 
 
 class TicketUpdateSchema(Schema):
     """Partial: fields left out are unchanged."""
 
-    title = fields.String(validate=validate.Length(min=1, max=200))
-    description = fields.String(validate=validate.Length(min=1, max=20000))
+    title = fields.String(validate=TITLE_RULES)
+    description = fields.String(validate=DESCRIPTION_RULES)
     priority = fields.String(validate=validate.OneOf(PRIORITIES))
     category = fields.String(validate=validate.OneOf(CATEGORIES))
     status = fields.String(validate=validate.OneOf(STATUSES))
-    assigned_agent_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    assigned_agent_id = fields.Integer(allow_none=True, validate=ID_RANGE)
     requester_id = fields.Integer(
-        validate=validate.Range(min=1), metadata={"description": "Read-only: sending it is 403."}
+        validate=ID_RANGE, metadata={"description": "Read-only: sending it is 403."}
     )
 
 
@@ -120,7 +126,7 @@ class TicketQuerySchema(PageQuerySchema):
     priority = one_of_list(PRIORITIES)
     category = one_of_list(CATEGORIES)
     assigned_agent_id = AssignedAgentFilter()
-    requester_id = CommaList(fields.Integer(validate=validate.Range(min=1)))
+    requester_id = CommaList(fields.Integer(validate=ID_RANGE))
     q = fields.String(validate=validate.Length(min=1, max=200))
     created_from = TimeBound()
     created_to = TimeBound(upper=True)

@@ -35,10 +35,12 @@ def _payloads(ticket: Ticket, obj) -> tuple[dict, dict | None]:
     if isinstance(obj, Activity):
         payload = ActivitySchema().dump(obj)
         return payload, None if obj.about_internal_note else payload
+    viewer = getattr(ticket, "viewer_is_staff", False)
+    ticket.viewer_is_staff = False
     public = TicketSchema().dump(ticket)
     ticket.viewer_is_staff = True
     staff = TicketSchema().dump(ticket)
-    del ticket.viewer_is_staff
+    ticket.viewer_is_staff = viewer  # the response of this request dumps the caller's view
     return staff, public
 
 

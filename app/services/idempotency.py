@@ -20,10 +20,11 @@ def request_fingerprint(body) -> str:
 
 
 def validate_key(key: str) -> None:
-    if not key or len(key) > MAX_KEY_LENGTH:
+    # PostgreSQL text cannot hold U+0000: such a key is refused here rather than failing to store.
+    if not key or len(key) > MAX_KEY_LENGTH or "\x00" in key:
         raise ValidationFailed(
-            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.",
-            errors={"Idempotency-Key": ["1 to 255 characters."]},
+            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters, without NUL.",
+            errors={"Idempotency-Key": [f"1 to {MAX_KEY_LENGTH} characters, without NUL."]},
         )
 
 

@@ -98,6 +98,12 @@ def check_ticket_update(caller: User, ticket: Ticket, fields: set[str], status: 
             "A requester may only set status to closed (withdraw) or open (reopen).",
             errors={"status": ["Only closed or open."]},
         )
+    if status == "open" and ticket.status in ("in_progress", "pending"):
+        # `open` is a requester's reopen of a resolved ticket, not a way to move work back.
+        raise PermissionDenied(
+            "A requester may set status to open only to reopen a resolved ticket.",
+            errors={"status": ["Only a resolved ticket can be reopened."]},
+        )
     if ticket.status == "closed" and fields - {"status"}:
         raise Conflict("The ticket is closed; it can no longer be edited.")
 

@@ -4,10 +4,10 @@ Every rule exists twice, as Python for one ticket and as SQL for filters and rep
 two are kept side by side here so that they cannot drift apart.
 """
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import Float, and_, case, func, literal, not_, or_
+from sqlalchemy import BigInteger, Float, and_, case, func, literal, not_, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -15,7 +15,10 @@ from app.models.ticket import Ticket
 from app.models.types import UTCDateTime
 
 DONE_STATUSES = ("resolved", "closed")
-AT_RISK_SHARE = 0.25
+# At risk with less than a quarter of the clock's window left: left * 4 < window, in whole
+# microseconds on both sides, so that Python and SQL agree even exactly on the boundary.
+AT_RISK_PARTS = 4
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def targets(priority: str) -> tuple[timedelta, timedelta]:
@@ -67,8 +70,7 @@ def at_risk(ticket: Ticket, now: datetime) -> bool:
         due, clock = ticket.response_due_at, now
     else:
         due, clock = ticket.resolution_due_at, ticket.sla_paused_at or now
-    window = (due - ticket.created_at).total_seconds()
-    return (due - clock).total_seconds() < AT_RISK_SHARE * window
+    return (due - clock) * AT_RISK_PARTS < due - ticket.created_at
 
 
 def sla_status(ticket: Ticket, now: datetime) -> str:
@@ -99,14 +101,49 @@ def _epoch_sqlite(element, compiler, **kw):
     return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
 
 
+class epoch_microseconds(FunctionElement):
+    """Whole microseconds since 1970 of a timestamp column, exact on either database."""
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+@compiles(epoch_microseconds, "postgresql")
+def _epoch_microseconds_postgresql(element, compiler, **kw):
+    column = compiler.process(element.clauses, **kw)
+    return f"CAST(ROUND(EXTRACT(EPOCH FROM {column}) * 1000000) AS BIGINT)"
+
+
+@compiles(epoch_microseconds, "sqlite")
+def _epoch_microseconds_sqlite(element, compiler, **kw):
+    # Stored as 'YYYY-MM-DD HH:MM:SS[.ffffff]' (see UTCDateTime); julianday() is a float that
+    # loses the last microseconds, so whole seconds and the fraction are read separately.
+    column = compiler.process(element.clauses, **kw)
+    return (
+        f"(CAST(strftime('%s', {column}) AS INTEGER) * 1000000"
+        f" + CAST(substr({column}, 21, 6) AS INTEGER))"
+    )
+
+
+def _microseconds(moment: datetime) -> int:
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
 def _moment(now: datetime):
     return literal(now, UTCDateTime())
+
+
+# Each branch tests its column for NULL explicitly: a bare `first_response_at > due` is NULL,
+# not false, for unanswered tickets, and NOT (... OR NULL) would drop them from `breached=false`.
 
 
 def response_breached_sql(now: datetime):
     return or_(
         and_(Ticket.first_response_at.is_(None), Ticket.response_due_at < _moment(now)),
-        Ticket.first_response_at > Ticket.response_due_at,
+        and_(
+            Ticket.first_response_at.is_not(None),
+            Ticket.first_response_at > Ticket.response_due_at,
+        ),
     )
 
 
@@ -114,7 +151,7 @@ def resolution_breached_sql(now: datetime):
     clock = func.coalesce(Ticket.sla_paused_at, _moment(now))
     return or_(
         and_(Ticket.resolved_at.is_(None), Ticket.resolution_due_at < clock),
-        Ticket.resolved_at > Ticket.resolution_due_at,
+        and_(Ticket.resolved_at.is_not(None), Ticket.resolved_at > Ticket.resolution_due_at),
     )
 
 
@@ -123,19 +160,19 @@ def breached_sql(now: datetime):
 
 
 def at_risk_sql(now: datetime):
-    now_seconds = literal(now.timestamp(), Float())
-    created = epoch(Ticket.created_at)
-    response_due = epoch(Ticket.response_due_at)
-    resolution_due = epoch(Ticket.resolution_due_at)
-    resolution_clock = func.coalesce(epoch(Ticket.sla_paused_at), now_seconds)
+    now_microseconds = literal(_microseconds(now), BigInteger())
+    created = epoch_microseconds(Ticket.created_at)
+    response_due = epoch_microseconds(Ticket.response_due_at)
+    resolution_due = epoch_microseconds(Ticket.resolution_due_at)
+    resolution_clock = func.coalesce(epoch_microseconds(Ticket.sla_paused_at), now_microseconds)
     return or_(
         and_(
             Ticket.first_response_at.is_(None),
-            (response_due - now_seconds) < AT_RISK_SHARE * (response_due - created),
+            (response_due - now_microseconds) * AT_RISK_PARTS < response_due - created,
         ),
         and_(
             Ticket.first_response_at.is_not(None),
-            (resolution_due - resolution_clock) < AT_RISK_SHARE * (resolution_due - created),
+            (resolution_due - resolution_clock) * AT_RISK_PARTS < resolution_due - created,
         ),
     )
 

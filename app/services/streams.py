@@ -2,8 +2,8 @@
 
 import json
 import queue
+import time
 from collections.abc import Iterator
-from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -56,11 +56,9 @@ def open_stream(subscriber: Subscriber, last_event_id: int | None, expires_at) -
     db.session.rollback()  # ends the transaction: a long stream must not hold a connection
     # A stream also ends after EVENTS_MAX_STREAM_SECONDS; EventSource reconnects on its own with
     # Last-Event-ID, which spreads long-lived connections over workers after a deploy.
-    lifetime = timedelta(seconds=config["EVENTS_MAX_STREAM_SECONDS"])
-    ends_at = clock.now() + lifetime
-    if expires_at is not None:
-        ends_at = min(ends_at, expires_at)
-    heartbeat = min(config["EVENTS_HEARTBEAT_SECONDS"], lifetime.total_seconds())
+    lifetime = config["EVENTS_MAX_STREAM_SECONDS"]
+    ends_at = time.monotonic() + lifetime
+    heartbeat = min(config["EVENTS_HEARTBEAT_SECONDS"], lifetime)
     return _stream(dispatcher, subscriber, backlog, cursor, heartbeat, ends_at, expires_at)
 
 
@@ -94,8 +92,11 @@ def _stream(
             if expires_at is not None and clock.now() >= expires_at:
                 yield 'event: error\ndata: {"detail": "The token has expired."}\n\n'
                 return
+            remaining = ends_at - time.monotonic()
+            if remaining <= 0:
+                return
             try:
-                event = subscriber.buffer.get(timeout=heartbeat)
+                event = subscriber.buffer.get(timeout=min(heartbeat, remaining))
             except queue.Empty:
                 yield ": heartbeat\n\n"
                 continue

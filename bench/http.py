@@ -1,0 +1,579 @@
+"""HTTP throughput of the REST API under wrk, against a bare psycopg2 + json.dumps ceiling.
+
+    .venv/bin/python bench/http.py [--tickets 100000] [--duration 10] [--connections 16]
+
+What it does, in order, and what it undoes at the end:
+
+1. (Re)creates the PostgreSQL database `servicedesk_bench_http` on postgres@127.0.0.1:5432
+   (trust auth), runs `flask db upgrade` and `flask seed --tickets N --seed 1` against it, then
+   `VACUUM (ANALYZE)` so that autovacuum does not start in the middle of a scenario and the
+   visibility map is set, as on a settled production database (`--no-vacuum` skips it).
+2. Captures the SQL the app runs for the list scenario (the app in-process, a Flask test
+   client, SQLAlchemy's cursor events) and checks that bench/http_ceiling.py runs the same.
+3. Starts the app, `gunicorn -c gunicorn.conf.py app:app`, and the ceiling,
+   `gunicorn -c gunicorn.conf.py bench.http_ceiling:app`, each on a free port of 127.0.0.1 with
+   the same settings (worker class, WEB_CONCURRENCY workers, keep-alive, logging); the app with
+   its rate limits raised out of the way.
+4. Logs in as the sample agent, picks a ticket with messages (get, timeline) and open tickets
+   to post messages on, then runs wrk (`--threads` threads, `--connections` connections,
+   `--duration` seconds after a `--warmup`) per scenario: list, ceiling, get, create ticket,
+   post message, timeline.
+5. Prints requests/s, p50/p99 latency and wrk's non-2xx count per scenario, and the list
+   endpoint's requests/s as a percentage of the ceiling's; stops both servers (SIGTERM) and drops
+   the database.
+
+Exit status: 0 when every scenario answered only 2xx (the 50% target is reported, not
+enforced), 1 otherwise, 2 when the setup failed (wrk missing, seeding, a server that did not
+start). Only 127.0.0.1 is contacted; every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# This file is called http.py: with bench/ first on sys.path, `import http.client` (urllib,
+# psycopg2's extras, ...) would import it instead of the standard library's package.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
+
+import argparse  # noqa: E402
+import http.client  # noqa: E402
+import json  # noqa: E402
+import re  # noqa: E402
+import shutil  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+import psycopg2  # noqa: E402
+
+ROOT = os.path.dirname(_HERE)
+VENV_BIN = os.path.join(ROOT, ".venv", "bin")
+PYTHON = os.path.join(VENV_BIN, "python")
+WRK_SCRIPT = os.path.join(_HERE, "wrk", "api.lua")
+HOST = "127.0.0.1"
+AGENT = ("agent@example.com", "agent123!")
+LIST_QUERY = "per_page=25&status=open,in_progress&sort=-priority"
+LIST_PATH = f"/api/tickets?{LIST_QUERY}"
+CEILING_PATH = "/tickets?per_page=25&status=open,in_progress"
+MESSAGE_TARGETS = 64
+TARGET_RATIO = 50.0
+T0 = time.monotonic()
+
+
+def say(text: str) -> None:
+    print(f"[{time.monotonic() - T0:6.1f} s] {text}", flush=True)
+
+
+class SetupError(Exception):
+    pass
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--tickets", type=int, default=100_000, help="tickets to seed (100000)")
+    parser.add_argument("--duration", type=float, default=10, help="seconds per scenario (10)")
+    parser.add_argument("--warmup", type=float, default=2, help="unmeasured seconds first (2)")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections (16)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="WEB_CONCURRENCY for both servers (2)"
+    )
+    parser.add_argument(
+        "--worker-class", default="gevent", help="GUNICORN_WORKER_CLASS for both (gevent)"
+    )
+    parser.add_argument(
+        "--log-level", default="info", help="LOG_LEVEL of both servers (info, as deployed)"
+    )
+    parser.add_argument("--ceiling-pool-size", type=int, default=10, help="per worker (10)")
+    parser.add_argument(
+        "--scenarios",
+        default="list,ceiling,get,create,message,timeline",
+        help="comma-separated subset, run in this order",
+    )
+    parser.add_argument("--seed", type=int, default=1, help="flask seed --seed (1)")
+    parser.add_argument(
+        "--no-vacuum", action="store_true", help="skip VACUUM (ANALYZE) after seeding"
+    )
+    parser.add_argument("--db-name", default="servicedesk_bench_http")
+    parser.add_argument("--pg-host", default=HOST)
+    parser.add_argument("--pg-port", type=int, default=5432)
+    parser.add_argument("--pg-user", default="postgres")
+    parser.add_argument("--keep-log", action="store_true", help="keep the servers' log files")
+    args = parser.parse_args(argv)
+    args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    unknown = set(args.scenarios) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    if args.pg_host not in (HOST, "localhost"):
+        parser.error("this benchmark only talks to 127.0.0.1")
+    return args
+
+
+# --------------------------------------------------------------------------------------------
+# Database and servers
+
+
+def pg_admin(args):
+    connection = psycopg2.connect(
+        host=args.pg_host, port=args.pg_port, user=args.pg_user, dbname="postgres"
+    )
+    connection.autocommit = True
+    return connection
+
+
+def create_database(args) -> None:
+    connection = pg_admin(args)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)')
+            cursor.execute(f'CREATE DATABASE "{args.db_name}"')
+    finally:
+        connection.close()
+
+
+def drop_database(args) -> None:
+    try:
+        connection = pg_admin(args)
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)')
+        connection.close()
+    except psycopg2.Error as exc:
+        print(f"warning: could not drop {args.db_name}: {exc}", file=sys.stderr)
+
+
+def vacuum(args) -> None:
+    connection = psycopg2.connect(database_url(args))
+    connection.autocommit = True  # VACUUM cannot run in a transaction
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM (ANALYZE)")
+    finally:
+        connection.close()
+
+
+def database_url(args) -> str:
+    return f"postgresql://{args.pg_user}@{args.pg_host}:{args.pg_port}/{args.db_name}"
+
+
+def base_env(args) -> dict:
+    env = dict(os.environ)
+    env.pop("FLASK_ENV", None)  # development config: the default JWT secret is accepted
+    env.update(
+        {
+            "DATABASE_URL": database_url(args),
+            "RATELIMIT_DEFAULT": "100000000 per minute",
+            "RATELIMIT_LOGIN": "100000000 per minute",
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "LOG_LEVEL": args.log_level,
+        }
+    )
+    return env
+
+
+def server_env(args, port: int) -> dict:
+    env = base_env(args)
+    env.update(
+        {
+            "BIND": f"{HOST}:{port}",
+            "PORT": str(port),
+            "WEB_CONCURRENCY": str(args.workers),
+            "GUNICORN_WORKER_CLASS": args.worker_class,
+            "CEILING_POOL_SIZE": str(args.ceiling_pool_size),
+        }
+    )
+    return env
+
+
+def flask_cli(env: dict, timeout: float, *command: str) -> str:
+    try:
+        result = subprocess.run(
+            [os.path.join(VENV_BIN, "flask"), "--app", "app", *command],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise SetupError(f"flask {' '.join(command)} took more than {timeout:.0f} s") from exc
+    if result.returncode != 0:
+        raise SetupError(f"flask {' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(env: dict, wsgi_app: str, log_path: str) -> subprocess.Popen:
+    log = open(log_path, "wb")  # noqa: SIM115  (closed with the process)
+    process = subprocess.Popen(
+        [os.path.join(VENV_BIN, "gunicorn"), "-c", "gunicorn.conf.py", wsgi_app],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # a Ctrl-C of the bench reaches gunicorn only through us
+    )
+    log.close()
+    return process
+
+
+def stop_gunicorn(process: subprocess.Popen, timeout: float = 45) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        print(f"warning: gunicorn {process.pid} ignored SIGTERM; killing it", file=sys.stderr)
+        process.kill()
+        process.wait(timeout=10)
+
+
+def worker_count(master_pid: int) -> int:
+    count = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                # pid (comm) state ppid ...: comm may hold spaces, so split after the ')'.
+                if int(stat.read().rsplit(")", 1)[1].split()[1]) == master_pid:
+                    count += 1
+        except (OSError, ValueError, IndexError):
+            continue
+    return count
+
+
+def request(port: int, method: str, path: str, payload=None, token=None, timeout=30.0):
+    """One request on its own connection; (status, parsed JSON body or None)."""
+    headers = {"Accept": "application/json"}
+    body = None
+    if payload is not None:
+        body = json.dumps(payload).encode()
+        headers["Content-Type"] = "application/json"
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        raw = response.read()
+    finally:
+        connection.close()
+    try:
+        return response.status, json.loads(raw) if raw else None
+    except ValueError:
+        return response.status, None
+
+
+def wait_ready(process: subprocess.Popen, port: int, workers: int, name: str) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            raise SetupError(f"{name} (gunicorn) exited with {process.returncode}")
+        try:
+            status, _ = request(port, "GET", "/health", timeout=2)
+            if status == 200 and worker_count(process.pid) >= workers:
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise SetupError(f"{name} did not answer /health within 60 s")
+        time.sleep(0.2)
+
+
+def log_problems(log_path: str) -> list[str]:
+    """Lines of a server log that look like trouble (tracebacks, errors, worker restarts)."""
+    pattern = re.compile(r"Traceback|\[ERROR\]|\[CRITICAL\]|WORKER TIMEOUT|Worker .*exited")
+    try:
+        with open(log_path, errors="replace") as log:
+            return [line.rstrip() for line in log if pattern.search(line)]
+    except OSError:
+        return []
+
+
+# --------------------------------------------------------------------------------------------
+# The SQL of the list scenario, from the app and from the ceiling
+
+CAPTURE_CODE = r"""
+import json, sys
+from sqlalchemy import event
+from app import create_app
+from app.extensions import db
+
+app = create_app()
+client = app.test_client()
+statements = []
+with app.app_context():
+    @event.listens_for(db.engine, "before_cursor_execute")
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        statements.append(cursor.mogrify(statement, parameters).decode())
+
+    email, password, path = sys.argv[1:4]
+    token = client.post("/api/auth/login", json={"email": email, "password": password})
+    token = token.get_json()["access_token"]
+    statements.clear()
+    response = client.get(path, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.status_code
+print("CAPTURED " + json.dumps(statements))
+"""
+
+
+def normalise_sql(statement: str) -> str:
+    return " ".join(statement.split())
+
+
+def check_ceiling_sql(args) -> tuple[bool, list[str]]:
+    """Whether the ceiling runs the statements the app runs for LIST_PATH (tickets only)."""
+    env = base_env(args)
+    env["LOG_LEVEL"] = "warning"
+    result = subprocess.run(
+        [PYTHON, "-c", CAPTURE_CODE, *AGENT, LIST_PATH],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    line = next((x for x in result.stdout.splitlines() if x.startswith("CAPTURED ")), None)
+    if result.returncode != 0 or line is None:
+        raise SetupError(f"capturing the list SQL failed:\n{result.stdout}\n{result.stderr}")
+    app_sql = [
+        normalise_sql(s) for s in json.loads(line[len("CAPTURED ") :]) if "FROM tickets" in s
+    ]
+    sys.path.insert(0, ROOT)
+    from bench import http_ceiling
+
+    params = {"status": ("open", "in_progress"), "limit": 25, "offset": 0}
+    connection = psycopg2.connect(database_url(args))
+    try:
+        with connection.cursor() as cursor:
+            ceiling_sql = [
+                normalise_sql(cursor.mogrify(sql, params).decode())
+                for sql in (http_ceiling.COUNT_SQL, http_ceiling.LIST_SQL)
+            ]
+    finally:
+        connection.close()
+    return app_sql == ceiling_sql, app_sql
+
+
+# --------------------------------------------------------------------------------------------
+# Scenarios
+
+
+def login(port: int) -> str:
+    status, body = request(
+        port, "POST", "/api/auth/login", {"email": AGENT[0], "password": AGENT[1]}
+    )
+    if status != 200 or not body or "access_token" not in body:
+        raise SetupError(f"login as {AGENT[0]} failed: {status} {body}")
+    return body["access_token"]
+
+
+def pick_ids(args) -> tuple[int, list[int]]:
+    """A finished ticket with the most messages (get, timeline; nobody posts on it), and open
+    tickets to post messages on."""
+    connection = psycopg2.connect(database_url(args))
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id FROM tickets WHERE status IN ('resolved', 'closed') "
+                "AND message_count > 0 ORDER BY message_count DESC, id LIMIT 1"
+            )
+            row = cursor.fetchone()
+            cursor.execute(
+                "SELECT id FROM tickets WHERE status IN ('open', 'in_progress', 'pending') "
+                "ORDER BY id DESC LIMIT %s",
+                (MESSAGE_TARGETS,),
+            )
+            targets = [r[0] for r in cursor.fetchall()]
+    finally:
+        connection.close()
+    if row is None or not targets:
+        raise SetupError("the seeded desk has no ticket with messages or no open ticket")
+    return row[0], targets
+
+
+# name -> (server, WRK_MODE, path, description)
+SCENARIOS = {
+    "list": ("app", "get", LIST_PATH, f"GET {LIST_PATH}"),
+    "ceiling": ("ceiling", "get", CEILING_PATH, "same SQL, psycopg2 + json.dumps, no Flask"),
+    "get": ("app", "get", "/api/tickets/{ticket}", "GET /api/tickets/{ticket}"),
+    "create": ("app", "create_ticket", "/api/tickets", "POST /api/tickets"),
+    "message": ("app", "post_message", "/api/messages", "POST /api/messages (64 open tickets)"),
+    "timeline": (
+        "app",
+        "get",
+        "/api/messages/ticket/{ticket}/timeline?per_page=25",
+        "GET /api/messages/ticket/{ticket}/timeline?per_page=25",
+    ),
+}
+RESULT_LINE = re.compile(r"^WRK_RESULT (.*)$", re.MULTILINE)
+
+
+def run_wrk(args, mode: str, url: str, duration: float, extra: list[str]) -> dict:
+    command = [
+        "wrk",
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{max(1, round(duration))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        WRK_SCRIPT,
+        url,
+        "--",
+        *extra,
+    ]
+    env = {**os.environ, "WRK_MODE": mode}
+    try:
+        result = subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=duration + 60
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise SetupError(f"wrk did not finish within {duration + 60:.0f} s") from exc
+    match = RESULT_LINE.search(result.stdout)
+    if result.returncode != 0 or match is None:
+        raise SetupError(f"wrk failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    figures = {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", match.group(1))}
+    figures["rps"] = figures["requests"] / (figures["duration_us"] / 1e6)
+    figures["socket_errors"] = sum(figures[k] for k in ("connect", "read", "write", "timeout"))
+    return figures
+
+
+def run_scenarios(args, ports: dict, ticket_id: int, targets: list[int]) -> dict:
+    results = {}
+    for name in args.scenarios:
+        server, mode, path, _ = SCENARIOS[name]
+        port = ports[server]
+        token = login(ports["app"]) if server == "app" else "-"  # fresh: tokens last 15 min
+        extra = [token]
+        if mode == "post_message":
+            extra.append(",".join(str(t) for t in targets))
+        url = f"http://{HOST}:{port}{path.format(ticket=ticket_id)}"
+        if args.warmup > 0:
+            run_wrk(args, mode, url, args.warmup, extra)
+        figures = run_wrk(args, mode, url, args.duration, extra)
+        results[name] = figures
+        say(
+            f"{name:9} {figures['rps']:9.1f} req/s  p50 {figures['p50_us'] / 1000:7.2f} ms  "
+            f"p99 {figures['p99_us'] / 1000:7.2f} ms  non-2xx {figures['non2xx']}  "
+            f"socket errors {figures['socket_errors']}"
+        )
+    return results
+
+
+def print_report(args, results: dict, ticket_id: int) -> bool:
+    print()
+    print(
+        f"{args.tickets} tickets; gunicorn {args.worker_class} x {args.workers} workers "
+        f"(both servers); wrk {args.threads} threads, {args.connections} connections, "
+        f"{args.duration:g} s per scenario after {args.warmup:g} s warm-up; "
+        f"ticket {ticket_id} for get/timeline"
+    )
+    header = (
+        f"{'scenario':10} {'requests/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} "
+        f"{'sock err':>8}  request"
+    )
+    print(header)
+    print("-" * len(header))
+    ok = True
+    order = [n for n in ("list", "get", "create", "message", "timeline", "ceiling") if n in results]
+    for name in order:
+        figures = results[name]
+        ok = ok and figures["non2xx"] == 0 and figures["socket_errors"] == 0
+        description = SCENARIOS[name][3].format(ticket=ticket_id)
+        print(
+            f"{name:10} {figures['rps']:11.1f} {figures['p50_us'] / 1000:8.2f} "
+            f"{figures['p99_us'] / 1000:8.2f} {figures['non2xx']:8d} "
+            f"{figures['socket_errors']:8d}  {description}"
+        )
+    if "list" in results and "ceiling" in results:
+        ratio = 100 * results["list"]["rps"] / results["ceiling"]["rps"]
+        verdict = "met" if ratio >= TARGET_RATIO else "MISSED"
+        print(
+            f"\nlist / ceiling: {ratio:.1f}% of the ceiling's requests/s "
+            f"(target >= {TARGET_RATIO:.0f}%: {verdict})"
+        )
+    if not ok:
+        print("FAILED: some scenario had non-2xx responses or socket errors")
+    return ok
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if shutil.which("wrk") is None:
+        print(
+            "wrk is not installed. On Debian/Ubuntu: sudo apt-get install -y wrk "
+            "(see bench/README.md).",
+            file=sys.stderr,
+        )
+        return 2
+    log_dir = tempfile.mkdtemp(prefix="bench-http-")
+    logs = {name: os.path.join(log_dir, f"{name}.log") for name in ("app", "ceiling")}
+    ports = {"app": free_port(), "ceiling": free_port()}
+    processes: dict[str, subprocess.Popen] = {}
+    previous_sigterm = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    ok = False
+    try:
+        say(f"database {args.db_name}: create, migrate, seed {args.tickets} tickets")
+        create_database(args)
+        env = base_env(args)
+        flask_cli(env, 300, "db", "upgrade")
+        flask_cli(env, 300 + args.tickets / 100, "seed", "--tickets", str(args.tickets),
+                  "--seed", str(args.seed))  # fmt: skip
+        if not args.no_vacuum:
+            say("seeded; VACUUM (ANALYZE)")
+            vacuum(args)
+        say("checking the ceiling's SQL against the app's")
+        same, app_sql = check_ceiling_sql(args)
+        if same:
+            say("ceiling SQL = the app's list SQL (COUNT + page), statement for statement")
+        else:
+            print(
+                "warning: the ceiling's SQL differs from the app's; the app ran:", file=sys.stderr
+            )
+            for statement in app_sql:
+                print(f"  {statement}", file=sys.stderr)
+        for name, wsgi_app in (("app", "app:app"), ("ceiling", "bench.http_ceiling:app")):
+            say(f"{name}: gunicorn {wsgi_app} on {HOST}:{ports[name]} (log: {logs[name]})")
+            processes[name] = start_gunicorn(server_env(args, ports[name]), wsgi_app, logs[name])
+        for name, process in processes.items():
+            wait_ready(process, ports[name], args.workers, name)
+        ticket_id, targets = pick_ids(args)
+        say(f"running {', '.join(args.scenarios)}")
+        results = run_scenarios(args, ports, ticket_id, targets)
+        ok = print_report(args, results, ticket_id)
+    except SetupError as exc:
+        print(f"setup failed: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        for name, process in processes.items():
+            stop_gunicorn(process)
+            say(f"{name} stopped ({process.returncode})")
+        for name, path in logs.items():
+            problems = log_problems(path)
+            if problems:
+                print(f"{name} log: {len(problems)} problem lines, first: {problems[0]}")
+        drop_database(args)
+        say(f"database {args.db_name} dropped")
+        if args.keep_log:
+            say(f"logs kept in {log_dir}")
+        else:
+            shutil.rmtree(log_dir, ignore_errors=True)
+        signal.signal(signal.SIGTERM, previous_sigterm)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

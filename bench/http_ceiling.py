@@ -1,0 +1,235 @@
+"""The ceiling for bench/http.py's list scenario: the ticket list's SQL, without Flask.
+
+A bare WSGI app (no Flask, no SQLAlchemy, no marshmallow) with one endpoint,
+`GET /tickets?status=open,in_progress&page=1&per_page=25`, that runs the two statements
+`GET /api/tickets?per_page=25&status=open,in_progress&sort=-priority` runs for its page
+(captured from SQLAlchemy's log: the COUNT for the envelope, then the page with the requester
+and the assigned agent and its user joined, ordered by severity then id, LIMIT/OFFSET) with
+psycopg2 over a small per-process connection pool, and answers `json.dumps` of the rows in the
+same envelope `{"items", "page", "per_page", "total", "pages"}`, with the same item fields
+(timestamps as ISO 8601 with `Z`, the SLA booleans and `sla_status` from a few comparisons,
+`message_count` as staff see it). No authentication, no logging, no validation beyond ints:
+it measures what the database, psycopg2 and json.dumps cost on this machine, served by the
+same gunicorn worker class as the app.
+
+    gunicorn -k gevent -w 2 -b 127.0.0.1:PORT bench.http_ceiling:app   (from the project root)
+
+Environment: DATABASE_URL (required), CEILING_POOL_SIZE (connections per worker, default 10).
+`GET /health` answers 200 without touching the database. bench/http.py compares LIST_SQL with
+the statements the app sends and warns when they differ.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import queue
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from urllib.parse import parse_qs
+
+import psycopg2
+
+
+def _patch_for_gevent() -> None:
+    # gunicorn's gevent worker monkey-patches the process before it imports the app; psycopg2
+    # then needs psycogreen's wait callback to yield to other greenlets while it waits.
+    try:
+        from gevent import monkey
+    except ImportError:
+        return
+    if monkey.is_module_patched("socket"):
+        from psycogreen.gevent import patch_psycopg
+
+        patch_psycopg()
+
+
+_patch_for_gevent()
+
+STATUSES = ("open", "in_progress", "pending", "resolved", "closed")
+DONE_STATUSES = ("resolved", "closed")
+
+# Captured from SQLAlchemy for the list scenario (staff caller, status filter, sort=-priority);
+# psycopg2 expands the tuple of statuses to ('open', 'in_progress') as SQLAlchemy's does.
+TICKET_COLUMNS = (
+    "tickets.id, tickets.title, tickets.description, tickets.status, tickets.priority, "
+    "tickets.category, tickets.requester_id, tickets.assigned_agent_id, tickets.created_at, "
+    "tickets.updated_at, tickets.first_response_at, tickets.resolved_at, tickets.closed_at, "
+    "tickets.response_due_at, tickets.resolution_due_at, tickets.sla_paused_seconds, "
+    "tickets.sla_paused_at, tickets.message_count, tickets.public_message_count, tickets.version"
+)
+COUNT_SQL = (
+    "SELECT count(*) AS count_1 \nFROM (SELECT "
+    + ", ".join(f"{c} AS {c.split('.')[1]}" for c in TICKET_COLUMNS.split(", "))
+    + " \nFROM tickets \nWHERE tickets.status IN %(status)s) AS anon_1"
+)
+LIST_SQL = (
+    "SELECT " + TICKET_COLUMNS + ", "
+    "users_1.id AS id_1, users_1.email, users_1.name, users_1.role, users_1.department, "
+    "users_1.phone, users_1.password_hash, users_1.is_active, users_1.created_at AS created_at_1, "
+    "users_1.updated_at AS updated_at_1, users_2.id AS id_2, users_2.email AS email_1, "
+    "users_2.name AS name_1, users_2.role AS role_1, users_2.department AS department_1, "
+    "users_2.phone AS phone_1, users_2.password_hash AS password_hash_1, "
+    "users_2.is_active AS is_active_1, users_2.created_at AS created_at_2, "
+    "users_2.updated_at AS updated_at_2, agents_1.id AS id_3, agents_1.user_id, agents_1.team, "
+    "agents_1.skills, agents_1.availability, agents_1.max_open_tickets, "
+    "agents_1.is_active AS is_active_2, agents_1.created_at AS created_at_3, "
+    "agents_1.updated_at AS updated_at_3 \n"
+    "FROM tickets JOIN users AS users_1 ON users_1.id = tickets.requester_id "
+    "LEFT OUTER JOIN (agents AS agents_1 JOIN users AS users_2 ON users_2.id = agents_1.user_id) "
+    "ON agents_1.id = tickets.assigned_agent_id \n"
+    "WHERE tickets.status IN %(status)s ORDER BY CASE tickets.priority WHEN 'low' THEN 0 "
+    "WHEN 'medium' THEN 1 WHEN 'high' THEN 2 WHEN 'critical' THEN 3 END DESC, tickets.id DESC \n"
+    " LIMIT %(limit)s OFFSET %(offset)s"
+)
+
+# Column positions in a LIST_SQL row.
+(
+    ID, TITLE, DESCRIPTION, STATUS, PRIORITY, CATEGORY, REQUESTER_ID, ASSIGNED_AGENT_ID,
+    CREATED_AT, UPDATED_AT, FIRST_RESPONSE_AT, RESOLVED_AT, CLOSED_AT, RESPONSE_DUE_AT,
+    RESOLUTION_DUE_AT, SLA_PAUSED_SECONDS, SLA_PAUSED_AT, MESSAGE_COUNT, PUBLIC_MESSAGE_COUNT,
+    VERSION, REQUESTER_USER_ID, REQUESTER_EMAIL, REQUESTER_NAME,
+) = range(23)  # fmt: skip
+AGENT_USER_NAME = 32
+AGENT_ID, AGENT_TEAM = 40, 42
+
+
+class Pool:
+    """At most `size` connections, made on demand and reused (LIFO); gevent-friendly once
+    the worker has patched `queue`."""
+
+    def __init__(self, dsn: str, size: int):
+        self.dsn = dsn
+        self.idle: queue.LifoQueue = queue.LifoQueue()
+        self.slots = queue.Queue()
+        for _ in range(size):
+            self.slots.put(None)
+
+    @contextmanager
+    def connection(self):
+        self.slots.get(timeout=30)
+        try:
+            try:
+                connection = self.idle.get_nowait()
+            except queue.Empty:
+                connection = psycopg2.connect(self.dsn)
+                connection.autocommit = True
+            try:
+                yield connection
+            except Exception:
+                connection.close()
+                raise
+            else:
+                self.idle.put(connection)
+        finally:
+            self.slots.put(None)
+
+
+_pool: Pool | None = None
+
+
+def pool() -> Pool:
+    global _pool
+    if _pool is None:  # per worker process, after the fork
+        _pool = Pool(os.environ["DATABASE_URL"], int(os.environ.get("CEILING_POOL_SIZE", "10")))
+    return _pool
+
+
+def iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def item(row: tuple, now: datetime) -> dict:
+    first_response_at, resolved_at = row[FIRST_RESPONSE_AT], row[RESOLVED_AT]
+    response_due_at, resolution_due_at = row[RESPONSE_DUE_AT], row[RESOLUTION_DUE_AT]
+    paused_at = row[SLA_PAUSED_AT]
+    response_breached = (first_response_at or now) > response_due_at
+    resolution_breached = (resolved_at or paused_at or now) > resolution_due_at
+    if response_breached or resolution_breached:
+        sla_status = "breached"
+    elif row[STATUS] in DONE_STATUSES:
+        sla_status = "met"
+    else:
+        if first_response_at is None:
+            due, clock = response_due_at, now
+        else:
+            due, clock = resolution_due_at, paused_at or now
+        sla_status = "at_risk" if (due - clock) * 4 < due - row[CREATED_AT] else "on_track"
+    agent = None
+    if row[AGENT_ID] is not None:
+        agent = {"id": row[AGENT_ID], "name": row[AGENT_USER_NAME], "team": row[AGENT_TEAM]}
+    return {
+        "id": row[ID],
+        "title": row[TITLE],
+        "description": row[DESCRIPTION],
+        "status": row[STATUS],
+        "priority": row[PRIORITY],
+        "category": row[CATEGORY],
+        "requester_id": row[REQUESTER_ID],
+        "requester": {
+            "id": row[REQUESTER_USER_ID],
+            "name": row[REQUESTER_NAME],
+            "email": row[REQUESTER_EMAIL],
+        },
+        "assigned_agent_id": row[ASSIGNED_AGENT_ID],
+        "assigned_agent": agent,
+        "created_at": iso(row[CREATED_AT]),
+        "updated_at": iso(row[UPDATED_AT]),
+        "first_response_at": iso(first_response_at),
+        "resolved_at": iso(resolved_at),
+        "closed_at": iso(row[CLOSED_AT]),
+        "response_due_at": iso(response_due_at),
+        "resolution_due_at": iso(resolution_due_at),
+        "response_breached": response_breached,
+        "resolution_breached": resolution_breached,
+        "sla_status": sla_status,
+        "sla_paused_seconds": row[SLA_PAUSED_SECONDS],
+        "message_count": row[MESSAGE_COUNT],  # as staff see it
+    }
+
+
+def list_page(statuses: tuple[str, ...], page: int, per_page: int) -> dict:
+    params = {"status": statuses, "limit": per_page, "offset": (page - 1) * per_page}
+    with pool().connection() as connection, connection.cursor() as cursor:
+        cursor.execute(COUNT_SQL, params)
+        total = cursor.fetchone()[0]
+        cursor.execute(LIST_SQL, params)
+        rows = cursor.fetchall()
+    now = datetime.now(UTC)
+    return {
+        "items": [item(row, now) for row in rows],
+        "page": page,
+        "per_page": per_page,
+        "total": total,
+        "pages": math.ceil(total / per_page) if total else 0,
+    }
+
+
+def _respond(start_response, status: str, body: bytes):
+    start_response(
+        status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    )
+    return [body]
+
+
+def app(environ, start_response):
+    path = environ.get("PATH_INFO", "")
+    if path == "/health":
+        return _respond(start_response, "200 OK", b'{"status": "ok"}')
+    if path != "/tickets" or environ.get("REQUEST_METHOD") != "GET":
+        return _respond(start_response, "404 Not Found", b'{"status": 404}')
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    statuses = (
+        tuple(s for value in query.get("status", []) for s in value.split(",") if s in STATUSES)
+        or STATUSES
+    )
+    try:
+        page = max(1, int(query.get("page", ["1"])[0]))
+        per_page = min(100, max(1, int(query.get("per_page", ["25"])[0])))
+    except ValueError:
+        return _respond(start_response, "422 Unprocessable Entity", b'{"status": 422}')
+    body = json.dumps(list_page(statuses, page, per_page)).encode()
+    return _respond(start_response, "200 OK", body)
