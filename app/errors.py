@@ -8,6 +8,7 @@ from flask import current_app, json
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 logger = logging.getLogger(__name__)
@@ -162,6 +163,13 @@ def register_error_handlers(app) -> None:
             "Service Unavailable",
             "The database is unavailable; retry shortly.",
             headers={"Retry-After": "1"},
+        )
+
+    @app.errorhandler(StaleDataError)
+    def handle_concurrent_change(error: StaleDataError):
+        # Writers lock the ticket first, so this is a last line of defence, not a normal path.
+        return problem_response(
+            409, "Conflict", "The object was changed by another request at the same time; retry."
         )
 
     @app.errorhandler(Exception)

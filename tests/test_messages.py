@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models.event import Event
 from app.models.ticket import Activity, Message, Ticket
-from app.services import messages as messages_service
+from app.services import tickets as tickets_service
 from tests.concurrency import meet_before, run_concurrently
 from tests.helpers import assert_problem, stored
 
@@ -577,7 +577,7 @@ def test_edit_with_a_stale_etag_gets_412_and_changes_nothing(client, auth, agent
 @pytest.fixture
 def both_read_before_locking(monkeypatch):
     """Call to make the next two racing requests both read before either locks the ticket."""
-    return lambda: meet_before(monkeypatch, messages_service, "lock_ticket")
+    return lambda: meet_before(monkeypatch, tickets_service, "lock_ticket")
 
 
 def test_concurrent_posts_on_one_ticket_both_succeed(

@@ -1076,3 +1076,25 @@ def test_nul_characters_in_text_are_422(client, requester, auth, own_ticket, fie
     assert field in assert_problem(created, 422)["errors"]
     assert field in assert_problem(updated, 422)["errors"]
     assert ticket_count() == 1
+
+
+def test_concurrent_patches_of_one_ticket_apply_one_after_the_other(
+    app, client, auth, agent, requester, monkeypatch
+):
+    from app.services import tickets as tickets_service
+    from tests.concurrency import meet_before, run_concurrently
+
+    ticket = create_ticket(client, auth(requester))
+    headers = auth(agent.user)
+    meet_before(monkeypatch, tickets_service, "lock_ticket")
+    results = run_concurrently(
+        app,
+        [
+            lambda c, title=title: patch_ticket(c, ticket["id"], headers, title=title).status_code
+            for title in ("First", "Second")
+        ],
+    )
+    assert results == [200, 200]
+    changes = [row for row in committed_activities(ticket["id"]) if row[0] == "title_changed"]
+    assert len(changes) == 2
+    assert changes[1][2] == changes[0][3]  # the second saw the first's title as the old one

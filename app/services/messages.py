@@ -1,6 +1,6 @@
 """Messages on tickets: list, post (first response, reopen, counts), edit, delete."""
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from app.errors import NotFound
 from app.extensions import db
@@ -24,22 +24,6 @@ def list_messages(caller: User, ticket: Ticket, args: dict) -> dict:
     return pagination.paginate(stmt, args["page"], args["per_page"])
 
 
-def lock_ticket(ticket_id: int) -> None:
-    """Hold the ticket against other writers until this transaction ends.
-
-    PostgreSQL locks the row. SQLite ignores FOR UPDATE, so two requests could both read one
-    version of the ticket and the later flush would fail its version check (a 500); a no-op
-    UPDATE takes SQLite's write lock instead, and the other writer waits for our commit.
-    """
-    if db.session.get_bind().dialect.name == "sqlite":
-        table = Ticket.__table__
-        db.session.execute(
-            update(table).where(table.c.id == ticket_id).values(version=table.c.version)
-        )
-    else:
-        db.session.execute(select(Ticket.id).where(Ticket.id == ticket_id).with_for_update())
-
-
 def get_message(caller: User, message_id: int, *, for_update: bool = False) -> Message:
     """The message if the caller may see it, else 404.
 
@@ -48,7 +32,7 @@ def get_message(caller: User, message_id: int, *, for_update: bool = False) -> M
     """
     message = db.session.get(Message, message_id)
     if message is not None and for_update:
-        lock_ticket(message.ticket_id)
+        tickets.lock_ticket(message.ticket_id)
         message = db.session.get(Message, message_id, populate_existing=True)
     if message is not None:
         ticket = db.session.get(Ticket, message.ticket_id, populate_existing=for_update)
@@ -60,7 +44,6 @@ def get_message(caller: User, message_id: int, *, for_update: bool = False) -> M
 
 
 def post_message(caller: User, data: dict) -> Message:
-    lock_ticket(data["ticket_id"])
     ticket = tickets.get_ticket(caller, data["ticket_id"], for_update=True)
     permissions.check_message_post(caller, data)
     tickets.ensure_not_closed(ticket, "post messages on it")

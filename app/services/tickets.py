@@ -1,6 +1,6 @@
 """Tickets: list with filters, create, update (workflow, SLA, audit, events), delete."""
 
-from sqlalchemy import case, or_
+from sqlalchemy import case, or_, select, update
 
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
@@ -57,14 +57,33 @@ def list_tickets(caller: User, args: dict) -> dict:
 
 
 def get_ticket(caller: User, ticket_id: int, *, for_update: bool = False) -> Ticket:
+    """The ticket if the caller may see it, else 404; `for_update` locks it first and reads
+    it again under the lock, so that concurrent writers queue up instead of colliding."""
     stmt = permissions.visible_tickets(caller).where(Ticket.id == ticket_id)
     if for_update:
-        stmt = stmt.with_for_update(of=Ticket)
+        lock_ticket(ticket_id)
+        stmt = stmt.execution_options(populate_existing=True)
     ticket = db.session.scalar(stmt)
     if ticket is None:
         raise NotFound(f"Ticket {ticket_id} not found.")
     permissions.mark_viewer(caller, [ticket])
     return ticket
+
+
+def lock_ticket(ticket_id: int) -> None:
+    """Hold the ticket against other writers until this transaction ends.
+
+    PostgreSQL locks the row. SQLite ignores FOR UPDATE, so two requests could both read one
+    version of the ticket and the later flush would fail its version check (a 500); a no-op
+    UPDATE takes SQLite's write lock instead, and the other writer waits for our commit.
+    """
+    if db.session.get_bind().dialect.name == "sqlite":
+        table = Ticket.__table__
+        db.session.execute(
+            update(table).where(table.c.id == ticket_id).values(version=table.c.version)
+        )
+    else:
+        db.session.execute(select(Ticket.id).where(Ticket.id == ticket_id).with_for_update())
 
 
 def _active_agent(agent_id: int | None) -> Agent | None:
