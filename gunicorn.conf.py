@@ -86,6 +86,23 @@ def on_starting(server) -> None:
         raise SystemExit(message)
 
 
+def post_worker_init(worker) -> None:
+    # A stopping worker waits for open requests, and an event stream never finishes on its
+    # own: end the streams as soon as the worker stops, so that a deploy does not wait out
+    # graceful_timeout. Clients reconnect to another worker and resume with Last-Event-ID.
+    import threading  # patched by gevent in gevent workers
+    import time
+
+    def close_streams_when_stopping() -> None:
+        while worker.alive:
+            time.sleep(0.5)
+        from app.services.dispatcher import close_all_streams
+
+        close_all_streams("the server is restarting")
+
+    threading.Thread(target=close_streams_when_stopping, daemon=True).start()
+
+
 def post_fork(server, worker) -> None:
     if worker_class == "gevent":
         from psycogreen.gevent import patch_psycopg

@@ -82,3 +82,23 @@ def test_every_stream_on_every_server_gets_every_message_once_in_order(servers, 
         assert [body for _, body in received] == expected
         ids = [event_id for event_id, _ in received]
         assert ids == sorted(set(ids))
+
+
+def test_sigterm_ends_open_streams_at_once_instead_of_waiting_out_graceful_timeout():
+    import signal
+    import time
+
+    user = create_user("agent")
+    port = free_port()
+    server = start_gunicorn(port, workers=1, GUNICORN_GRACEFUL_TIMEOUT="30")
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    connection.request("GET", "/api/events", headers=headers_for(user))
+    response = connection.getresponse()
+    assert response.status == 200
+    assert response.readline().startswith(b"retry:")
+    started = time.monotonic()
+    server.send_signal(signal.SIGTERM)
+    rest = response.read().decode()  # returns when the server ends the stream
+    assert "the server is restarting" in rest
+    assert server.wait(timeout=20) == 0
+    assert time.monotonic() - started < 10

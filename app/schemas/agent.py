@@ -7,9 +7,7 @@ from app.models.user import AVAILABILITIES
 from app.schemas.common import (
     ID_RANGE,
     PageQuerySchema,
-    QuerySchema,
     Schema,
-    TimeBound,
     UTCDateTimeField,
     one_of_list,
     page_schema,
@@ -78,12 +76,6 @@ class AgentQuerySchema(PageQuerySchema):
     skill = fields.String(validate=validate.OneOf(CATEGORIES))
     is_active = fields.Boolean()
     sort = sort_field(AGENT_SORTS, default=None)
-
-
-class PerformanceQuerySchema(QuerySchema):
-    from_ = TimeBound(data_key="from")
-    to = TimeBound(upper=True)
-    team = fields.String()
 
 
 AgentPageSchema = page_schema(AgentSchema, "AgentPage")

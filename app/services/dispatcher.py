@@ -191,11 +191,19 @@ def dispatcher_for(engine: Engine, poll_seconds: float) -> Dispatcher:
         return _dispatchers[key]
 
 
+def close_all_streams(reason: str) -> None:
+    """End every open stream of this process; clients resume elsewhere with Last-Event-ID."""
+    for dispatcher in list(_dispatchers.values()):
+        with dispatcher.lock:
+            subscribers = list(dispatcher.subscribers)
+        for subscriber in subscribers:
+            subscriber.close(reason)
+
+
 def reset_dispatchers() -> None:
     """Forget every event seen so far; for tests that empty the database between cases."""
     for dispatcher in _dispatchers.values():
         with dispatcher.lock:
             dispatcher.last_id = 0
             dispatcher.generation += 1
-            for subscriber in dispatcher.subscribers:
-                subscriber.close("reset")
+    close_all_streams("reset")
