@@ -52,7 +52,13 @@ class Agent(MethodView):
         ]
         return agent, 200, etag_header(_dump(agent))
 
-    def _update(self, data, agent_id):
+    @blp.login_required()
+    @blp.arguments(AgentUpdateSchema)
+    @blp.response(200, AgentSchema)
+    @blp.alt_response(404, description="Not found or not visible")
+    @blp.alt_response(412, description="If-Match failed")
+    def put(self, data, agent_id):
+        """Update an agent (admin, manager; an agent its own availability)."""
         caller = me()
         agent = permissions.get_visible_agent(caller, agent_id)
         permissions.check_agent_update(caller, agent, set(data))
@@ -61,23 +67,7 @@ class Agent(MethodView):
         db.session.commit()
         return agent, 200, etag_header(_dump(agent))
 
-    @blp.login_required()
-    @blp.arguments(AgentUpdateSchema)
-    @blp.response(200, AgentSchema)
-    @blp.alt_response(404, description="Not found or not visible")
-    @blp.alt_response(412, description="If-Match failed")
-    def put(self, data, agent_id):
-        """Update an agent (admin, manager; an agent its own availability)."""
-        return self._update(data, agent_id)
-
-    @blp.login_required()
-    @blp.arguments(AgentUpdateSchema)
-    @blp.response(200, AgentSchema)
-    @blp.alt_response(404, description="Not found or not visible")
-    @blp.alt_response(412, description="If-Match failed")
-    def patch(self, data, agent_id):
-        """Partially update an agent (same rules as PUT)."""
-        return self._update(data, agent_id)
+    patch = put  # PUT and PATCH both take partial bodies
 
     @blp.login_required()
     @blp.response(204)

@@ -80,14 +80,6 @@ class Message(MethodView):
         message = service.get_message(me(), message_id)
         return message, 200, etag_header(_dump(message))
 
-    def _update(self, data, message_id):
-        caller = me()
-        message = service.get_message(caller, message_id, for_update=True)
-        check_if_match(_dump(message))
-        service.edit_message(caller, message, data.get("body"))
-        db.session.commit()
-        return message, 200, etag_header(_dump(message))
-
     @blp.login_required()
     @blp.arguments(MessageUpdateSchema)
     @blp.response(200, MessageSchema)
@@ -97,18 +89,14 @@ class Message(MethodView):
     @blp.alt_response(412, description="If-Match failed")
     def put(self, data, message_id):
         """Edit a message's body (its author or an admin)."""
-        return self._update(data, message_id)
+        caller = me()
+        message = service.get_message(caller, message_id, for_update=True)
+        check_if_match(_dump(message))
+        service.edit_message(caller, message, data.get("body"))
+        db.session.commit()
+        return message, 200, etag_header(_dump(message))
 
-    @blp.login_required()
-    @blp.arguments(MessageUpdateSchema)
-    @blp.response(200, MessageSchema)
-    @blp.alt_response(403, description="Not the author or an admin")
-    @blp.alt_response(404, description="Not found or not visible")
-    @blp.alt_response(409, description="The ticket is closed")
-    @blp.alt_response(412, description="If-Match failed")
-    def patch(self, data, message_id):
-        """Edit a message's body (its author or an admin)."""
-        return self._update(data, message_id)
+    patch = put  # PUT and PATCH both take partial bodies
 
     @blp.login_required()
     @blp.response(204)

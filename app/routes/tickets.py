@@ -60,14 +60,6 @@ class Ticket(MethodView):
         ticket = service.get_ticket(me(), ticket_id)
         return ticket, 200, etag_header(_dump(ticket))
 
-    def _update(self, data, ticket_id):
-        caller = me()
-        ticket = service.get_ticket(caller, ticket_id, for_update=True)
-        check_if_match(_dump(ticket))
-        service.update_ticket(caller, ticket, data)
-        db.session.commit()
-        return ticket, 200, etag_header(_dump(ticket))
-
     @blp.login_required()
     @blp.arguments(TicketUpdateSchema)
     @blp.response(200, TicketSchema)
@@ -77,18 +69,14 @@ class Ticket(MethodView):
     @blp.alt_response(412, description="If-Match failed")
     def put(self, data, ticket_id):
         """Update a ticket (partial)."""
-        return self._update(data, ticket_id)
+        caller = me()
+        ticket = service.get_ticket(caller, ticket_id, for_update=True)
+        check_if_match(_dump(ticket))
+        service.update_ticket(caller, ticket, data)
+        db.session.commit()
+        return ticket, 200, etag_header(_dump(ticket))
 
-    @blp.login_required()
-    @blp.arguments(TicketUpdateSchema)
-    @blp.response(200, TicketSchema)
-    @blp.alt_response(403, description="A field your role may not set")
-    @blp.alt_response(404, description="Not found or not visible")
-    @blp.alt_response(409, description="Transition not allowed, or the ticket is closed")
-    @blp.alt_response(412, description="If-Match failed")
-    def patch(self, data, ticket_id):
-        """Update a ticket (partial)."""
-        return self._update(data, ticket_id)
+    patch = put  # PUT and PATCH both take partial bodies
 
     @blp.login_required()
     @blp.response(204)

@@ -50,15 +50,6 @@ class User(MethodView):
         user = permissions.get_visible_user(me(), user_id)
         return user, 200, etag_header(_dump(user))
 
-    def _update(self, data, user_id):
-        caller = me()
-        user = permissions.get_visible_user(caller, user_id)
-        permissions.check_user_update(caller, user, set(data))
-        check_if_match(_dump(user))
-        service.update_user(user, data)
-        db.session.commit()
-        return user, 200, etag_header(_dump(user))
-
     @blp.login_required()
     @blp.arguments(UserUpdateSchema)
     @blp.response(200, UserSchema)
@@ -67,17 +58,15 @@ class User(MethodView):
     @blp.alt_response(412, description="If-Match failed")
     def put(self, data, user_id):
         """Update a user (admin: any field; oneself: name, department, phone, password)."""
-        return self._update(data, user_id)
+        caller = me()
+        user = permissions.get_visible_user(caller, user_id)
+        permissions.check_user_update(caller, user, set(data))
+        check_if_match(_dump(user))
+        service.update_user(user, data)
+        db.session.commit()
+        return user, 200, etag_header(_dump(user))
 
-    @blp.login_required()
-    @blp.arguments(UserUpdateSchema)
-    @blp.response(200, UserSchema)
-    @blp.alt_response(404, description="Not found or not visible")
-    @blp.alt_response(409, description="E-mail taken")
-    @blp.alt_response(412, description="If-Match failed")
-    def patch(self, data, user_id):
-        """Partially update a user (same rules as PUT)."""
-        return self._update(data, user_id)
+    patch = put  # PUT and PATCH both take partial bodies
 
     @blp.login_required()
     @blp.response(204)
