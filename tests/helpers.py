@@ -1,6 +1,9 @@
 """Assertions and small readers shared by the HTTP tests."""
 
-from sqlalchemy import select
+import threading
+from contextlib import contextmanager
+
+from sqlalchemy import event, select
 
 from app.extensions import db
 
@@ -39,3 +42,21 @@ def names(response) -> list[str]:
 
 def pick(mapping, *keys: str) -> tuple:
     return tuple(mapping[key] for key in keys)
+
+
+@contextmanager
+def recorded_statements():
+    """The SQL statements this thread sends (not those of background threads, e.g. the event
+    dispatcher), for tests that count queries per request."""
+    statements: list[str] = []
+    thread = threading.get_ident()
+
+    def record(_connection, _cursor, statement, _parameters, _context, _executemany):
+        if threading.get_ident() == thread:
+            statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)

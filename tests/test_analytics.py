@@ -4,15 +4,12 @@ Also the helpers of the report tests (test_analytics_*.py): tickets are written 
 database at chosen times, and every expected number is worked out by hand next to the data.
 """
 
-import threading
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event
 
 from app.extensions import db
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, recorded_statements
 
 NOW = "2026-03-10T12:00:00Z"  # a Tuesday
 MINUTE, HOUR, DAY = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
@@ -128,26 +125,9 @@ def test_reports_are_in_the_openapi_spec(client):
 # --- a fixed number of queries per report -------------------------------------------------------
 
 
-@contextmanager
-def counted_statements():
-    """SQL statements run by this thread (the test client's requests), not by background ones."""
-    statements: list[str] = []
-    thread = threading.get_ident()
-
-    def record(connection, cursor, statement, parameters, context, executemany):
-        if threading.get_ident() == thread:
-            statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-
-
 def statements_for(client, headers, path: str) -> int:
     db.session.expire_all()
-    with counted_statements() as statements:
+    with recorded_statements() as statements:
         assert client.get(path, headers=headers).status_code == 200
     return len(statements)
 

@@ -5,35 +5,16 @@ so that nothing the test created can be served from the identity map instead of 
 bounds include the two statements of authentication (revoked-token check, user lookup).
 """
 
-import threading
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event
 
 from app.extensions import db
 from app.models.ticket import Activity, Message
+from tests.helpers import recorded_statements
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ROWS = 32
-
-
-@contextmanager
-def recorded_statements():
-    """The statements this thread sends (not those of background threads, e.g. event pollers)."""
-    statements: list[str] = []
-    thread = threading.get_ident()
-
-    def record(_connection, _cursor, statement, _parameters, _context, _executemany):
-        if threading.get_ident() == thread:
-            statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def statements_for(client, url: str, headers: dict, expected_items: int) -> list[str]:
