@@ -4,16 +4,15 @@ from sqlalchemy import case, or_, select, update
 
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
-from app.models.ticket import PRIORITIES, STATUSES, Ticket
+from app.models.ticket import STATUSES, Ticket
 from app.models.user import Agent, User
 from app.services import audit, clock, events, pagination, permissions, search, sla, workflow
 
-PRIORITY_RANK = case({name: rank for rank, name in enumerate(PRIORITIES)}, value=Ticket.priority)
 STATUS_RANK = case({name: rank for rank, name in enumerate(STATUSES)}, value=Ticket.status)
 SORT_COLUMNS = {
     "created_at": Ticket.created_at,
     "updated_at": Ticket.updated_at,
-    "priority": PRIORITY_RANK,
+    "priority": Ticket.priority_rank,
     "resolution_due_at": Ticket.resolution_due_at,
     "status": STATUS_RANK,
 }
