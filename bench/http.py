@@ -540,11 +540,10 @@ def main(argv=None) -> int:
         if same:
             say("ceiling SQL = the app's list SQL (COUNT + page), statement for statement")
         else:
-            print(
-                "warning: the ceiling's SQL differs from the app's; the app ran:", file=sys.stderr
+            raise SetupError(
+                "the ceiling's SQL differs from the app's; update bench/http_ceiling.py. "
+                "The app ran:\n  " + "\n  ".join(app_sql)
             )
-            for statement in app_sql:
-                print(f"  {statement}", file=sys.stderr)
         for name, wsgi_app in (("app", "app:app"), ("ceiling", "bench.http_ceiling:app")):
             say(f"{name}: gunicorn {wsgi_app} on {HOST}:{ports[name]} (log: {logs[name]})")
             processes[name] = start_gunicorn(server_env(args, ports[name]), wsgi_app, logs[name])

@@ -57,7 +57,8 @@ TICKET_COLUMNS = (
     "tickets.category, tickets.requester_id, tickets.assigned_agent_id, tickets.created_at, "
     "tickets.updated_at, tickets.first_response_at, tickets.resolved_at, tickets.closed_at, "
     "tickets.response_due_at, tickets.resolution_due_at, tickets.sla_paused_seconds, "
-    "tickets.sla_paused_at, tickets.message_count, tickets.public_message_count, tickets.version"
+    "tickets.sla_paused_at, tickets.message_count, tickets.public_message_count, tickets.priority_rank, "
+    "tickets.version"
 )
 COUNT_SQL = (
     "SELECT count(*) AS count_1 \nFROM (SELECT "
@@ -79,8 +80,7 @@ LIST_SQL = (
     "FROM tickets JOIN users AS users_1 ON users_1.id = tickets.requester_id "
     "LEFT OUTER JOIN (agents AS agents_1 JOIN users AS users_2 ON users_2.id = agents_1.user_id) "
     "ON agents_1.id = tickets.assigned_agent_id \n"
-    "WHERE tickets.status IN %(status)s ORDER BY CASE tickets.priority WHEN 'low' THEN 0 "
-    "WHEN 'medium' THEN 1 WHEN 'high' THEN 2 WHEN 'critical' THEN 3 END DESC, tickets.id DESC \n"
+    "WHERE tickets.status IN %(status)s ORDER BY tickets.priority_rank DESC, tickets.id DESC \n"
     " LIMIT %(limit)s OFFSET %(offset)s"
 )
 
@@ -89,10 +89,10 @@ LIST_SQL = (
     ID, TITLE, DESCRIPTION, STATUS, PRIORITY, CATEGORY, REQUESTER_ID, ASSIGNED_AGENT_ID,
     CREATED_AT, UPDATED_AT, FIRST_RESPONSE_AT, RESOLVED_AT, CLOSED_AT, RESPONSE_DUE_AT,
     RESOLUTION_DUE_AT, SLA_PAUSED_SECONDS, SLA_PAUSED_AT, MESSAGE_COUNT, PUBLIC_MESSAGE_COUNT,
-    VERSION, REQUESTER_USER_ID, REQUESTER_EMAIL, REQUESTER_NAME,
-) = range(23)  # fmt: skip
-AGENT_USER_NAME = 32
-AGENT_ID, AGENT_TEAM = 40, 42
+    PRIORITY_RANK, VERSION, REQUESTER_USER_ID, REQUESTER_EMAIL, REQUESTER_NAME,
+) = range(24)  # fmt: skip
+AGENT_USER_NAME = 33
+AGENT_ID, AGENT_TEAM = 41, 43
 
 
 class Pool:
