@@ -57,8 +57,8 @@ TICKET_COLUMNS = (
     "tickets.category, tickets.requester_id, tickets.assigned_agent_id, tickets.created_at, "
     "tickets.updated_at, tickets.first_response_at, tickets.resolved_at, tickets.closed_at, "
     "tickets.response_due_at, tickets.resolution_due_at, tickets.sla_paused_seconds, "
-    "tickets.sla_paused_at, tickets.message_count, tickets.public_message_count, tickets.priority_rank, "
-    "tickets.version"
+    "tickets.sla_paused_at, tickets.message_count, tickets.public_message_count, "
+    "tickets.priority_rank, tickets.version"
 )
 COUNT_SQL = (
     "SELECT count(*) AS count_1 \nFROM (SELECT "
