@@ -165,6 +165,11 @@ def register_error_handlers(app) -> None:
             headers={"Retry-After": "1"},
         )
 
+    @app.errorhandler(RecursionError)
+    def handle_nested_too_deeply(error: RecursionError):
+        # Only a hostile body gets here: JSON nested thousands of levels deep.
+        return problem_response(400, "Bad Request", "The request body is nested too deeply.")
+
     @app.errorhandler(StaleDataError)
     def handle_concurrent_change(error: StaleDataError):
         # Writers lock the ticket first, so this is a last line of defence, not a normal path.

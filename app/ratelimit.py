@@ -20,7 +20,7 @@ def rate_limit_key() -> str:
 def login_rate_limit_key() -> str:
     try:
         body = request.get_json(silent=True)
-    except HTTPException:
+    except (HTTPException, RecursionError):
         # A body over MAX_CONTENT_LENGTH raises 413 on reading. Raised here, Flask-Limiter would
         # take it for a storage failure and switch to a fresh in-memory storage, forgetting the
         # attempts counted so far; the view answers 413 anyway.

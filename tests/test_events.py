@@ -242,3 +242,25 @@ def test_stream_ends_after_its_maximum_lifetime(app, client, admin, auth, monkey
     body = b"".join(response.response)
     assert time.monotonic() - started < 3
     assert body.startswith(b"retry: 2000\n: connected\n\n")
+
+
+def test_a_stream_that_stops_reading_is_closed_without_holding_up_the_others(app):
+    from types import SimpleNamespace
+
+    from app.services.dispatcher import CLOSED, Dispatcher, Subscriber
+
+    dispatcher = Dispatcher(db.engine, poll_seconds=1)
+    stalled = Subscriber(user_id=1, is_staff=True, token_jti="a", buffer=queue.Queue(maxsize=5))
+    reading = Subscriber(user_id=2, is_staff=True, token_jti="b")
+    dispatcher.subscribers.update({stalled, reading})
+    for event_id in range(1, 21):
+        event = SimpleNamespace(
+            id=event_id, type="ticket.updated", ticket_id=1, requester_id=3,
+            payload={"id": 1}, public_payload={"id": 1},
+        )  # fmt: skip
+        dispatcher.deliver(event)
+    assert stalled.closed_reason == "too far behind"
+    delivered = [reading.buffer.get_nowait().id for _ in range(20)]
+    assert delivered == list(range(1, 21))
+    drained = [stalled.buffer.get_nowait() for _ in range(stalled.buffer.qsize())]
+    assert CLOSED not in drained[:5] and len(drained) <= 5
