@@ -51,6 +51,10 @@ import time  # noqa: E402
 import psycopg2  # noqa: E402
 
 ROOT = os.path.dirname(_HERE)
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+from bench.pgdb import create_database, database_url, drop_database  # noqa: E402
+
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
 PYTHON = os.path.join(VENV_BIN, "python")
 WRK_SCRIPT = os.path.join(_HERE, "wrk", "api.lua")
@@ -119,34 +123,6 @@ def parse_args(argv=None):
 # Database and servers
 
 
-def pg_admin(args):
-    connection = psycopg2.connect(
-        host=args.pg_host, port=args.pg_port, user=args.pg_user, dbname="postgres"
-    )
-    connection.autocommit = True
-    return connection
-
-
-def create_database(args) -> None:
-    connection = pg_admin(args)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)')
-            cursor.execute(f'CREATE DATABASE "{args.db_name}"')
-    finally:
-        connection.close()
-
-
-def drop_database(args) -> None:
-    try:
-        connection = pg_admin(args)
-        with connection.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)')
-        connection.close()
-    except psycopg2.Error as exc:
-        print(f"warning: could not drop {args.db_name}: {exc}", file=sys.stderr)
-
-
 def vacuum(args) -> None:
     connection = psycopg2.connect(database_url(args))
     connection.autocommit = True  # VACUUM cannot run in a transaction
@@ -155,10 +131,6 @@ def vacuum(args) -> None:
             cursor.execute("VACUUM (ANALYZE)")
     finally:
         connection.close()
-
-
-def database_url(args) -> str:
-    return f"postgresql://{args.pg_user}@{args.pg_host}:{args.pg_port}/{args.db_name}"
 
 
 def base_env(args) -> dict:

@@ -43,6 +43,10 @@ from dataclasses import dataclass, field
 import psycopg2
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+from bench.pgdb import create_database, database_url, drop_database, pg_admin  # noqa: E402
+
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
 HOST = "127.0.0.1"
 BENCH_MARK = "bench "
@@ -59,38 +63,6 @@ class SetupError(Exception):
 
 # --------------------------------------------------------------------------------------------
 # Database and server
-
-
-def pg_admin(args):
-    connection = psycopg2.connect(
-        host=args.pg_host, port=args.pg_port, user=args.pg_user, dbname="postgres"
-    )
-    connection.autocommit = True
-    return connection
-
-
-def create_database(args) -> None:
-    connection = pg_admin(args)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)')
-            cursor.execute(f'CREATE DATABASE "{args.db_name}"')
-    finally:
-        connection.close()
-
-
-def drop_database(args) -> None:
-    try:
-        connection = pg_admin(args)
-        with connection.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)')
-        connection.close()
-    except psycopg2.Error as exc:
-        print(f"warning: could not drop {args.db_name}: {exc}", file=sys.stderr)
-
-
-def database_url(args) -> str:
-    return f"postgresql://{args.pg_user}@{args.pg_host}:{args.pg_port}/{args.db_name}"
 
 
 def server_env(args, port: int) -> dict:
