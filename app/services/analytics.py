@@ -14,7 +14,7 @@ volume counts each period on its own range of an index, and aging sums intervals
 from datetime import UTC, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import BigInteger, Numeric, and_, case, cast, func, literal, select
+from sqlalchemy import BigInteger, Float, Numeric, and_, case, cast, func, literal, select
 from sqlalchemy import column as column_
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
@@ -130,11 +130,11 @@ def _resum(column):
 # --- SLA adherence -----------------------------------------------------------------------------
 
 
-def _sla_columns(now: datetime, *within) -> list:
-    """The SLA counts of the contract, each over the tickets that also meet `within`."""
+def _sla_columns(now: datetime) -> list:
+    """The SLA counts of the contract, over the tickets the query selects."""
 
     def count(name: str, *conditions):
-        return count_where(*within, *conditions).label(name)
+        return count_where(*conditions).label(name)
 
     return [
         count("tickets"),
@@ -208,7 +208,7 @@ class summed_age(FunctionElement):
     than a wrong sum. SQLite sums float seconds.
     """
 
-    type = Numeric()
+    type = Numeric().with_variant(Float(), "sqlite")
     inherit_cache = True
 
 
