@@ -38,7 +38,16 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", "sqlite:///" + os.path.join(BASE_DIR, "instance", "servicedesk.db")
     )
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_recycle": 1800}
+    # Connections a worker keeps open. A request beyond them opens one more (up to
+    # DB_MAX_OVERFLOW) and closes it afterwards, so PostgreSQL starts a new backend for every
+    # such request: size the pool for the requests a worker serves at once. Keep
+    # workers x (DB_POOL_SIZE + DB_MAX_OVERFLOW) below PostgreSQL's max_connections (100).
+    SQLALCHEMY_ENGINE_OPTIONS = {
+        "pool_pre_ping": True,
+        "pool_recycle": 1800,
+        "pool_size": _env_int("DB_POOL_SIZE", 10),
+        "max_overflow": _env_int("DB_MAX_OVERFLOW", 5),
+    }
     MAX_CONTENT_LENGTH = 1024 * 1024
 
     JWT_SECRET_KEY = os.environ.get("JWT_SECRET_KEY", DEFAULT_JWT_SECRET)

@@ -1,11 +1,12 @@
 """The ceiling for bench/http.py's list scenario: the ticket list's SQL, without Flask.
 
 A bare WSGI app (no Flask, no SQLAlchemy, no marshmallow) with one endpoint,
-`GET /tickets?status=open,in_progress&page=1&per_page=25`, that runs the two statements
+`GET /tickets?status=open,in_progress&page=1&per_page=25`, that runs the statement
 `GET /api/tickets?per_page=25&status=open,in_progress&sort=-priority` runs for its page
-(captured from SQLAlchemy's log: the COUNT for the envelope, then the page with the requester
-and the assigned agent and its user joined, ordered by severity then id, LIMIT/OFFSET) with
-psycopg2 over a small per-process connection pool, and answers `json.dumps` of the rows in the
+(captured from SQLAlchemy's log: the page with the requester and the assigned agent and its
+user joined, ordered by severity then id, LIMIT/OFFSET, the envelope's total riding along as a
+scalar COUNT subquery; a page past the end counts on its own, as the app does) with psycopg2
+over a small per-process connection pool, and answers `json.dumps` of the rows in the
 same envelope `{"items", "page", "per_page", "total", "pages"}`, with the same item fields
 (timestamps as ISO 8601 with `Z`, the SLA booleans and `sla_status` from a few comparisons,
 `message_count` as staff see it). No authentication, no logging, no validation beyond ints:
@@ -16,7 +17,8 @@ same gunicorn worker class as the app.
 
 Environment: DATABASE_URL (required), CEILING_POOL_SIZE (connections per worker, default 10).
 `GET /health` answers 200 without touching the database. bench/http.py compares LIST_SQL with
-the statements the app sends and warns when they differ.
+the statements the app sends, and this endpoint's items with the app's, and stops when they
+differ.
 """
 
 from __future__ import annotations
@@ -66,17 +68,9 @@ COUNT_SQL = (
     + " \nFROM tickets \nWHERE tickets.status IN %(status)s) AS anon_1"
 )
 LIST_SQL = (
-    "SELECT " + TICKET_COLUMNS + ", "
-    "users_1.id AS id_1, users_1.email, users_1.name, users_1.role, users_1.department, "
-    "users_1.phone, users_1.password_hash, users_1.is_active, users_1.created_at AS created_at_1, "
-    "users_1.updated_at AS updated_at_1, users_2.id AS id_2, users_2.email AS email_1, "
-    "users_2.name AS name_1, users_2.role AS role_1, users_2.department AS department_1, "
-    "users_2.phone AS phone_1, users_2.password_hash AS password_hash_1, "
-    "users_2.is_active AS is_active_1, users_2.created_at AS created_at_2, "
-    "users_2.updated_at AS updated_at_2, agents_1.id AS id_3, agents_1.user_id, agents_1.team, "
-    "agents_1.skills, agents_1.availability, agents_1.max_open_tickets, "
-    "agents_1.is_active AS is_active_2, agents_1.created_at AS created_at_3, "
-    "agents_1.updated_at AS updated_at_3 \n"
+    "SELECT " + TICKET_COLUMNS + ", (" + COUNT_SQL + ") AS total, "
+    "users_1.id AS id_1, users_1.email, users_1.name, users_2.id AS id_2, "
+    "users_2.name AS name_1, agents_1.id AS id_3, agents_1.team \n"
     "FROM tickets JOIN users AS users_1 ON users_1.id = tickets.requester_id "
     "LEFT OUTER JOIN (agents AS agents_1 JOIN users AS users_2 ON users_2.id = agents_1.user_id) "
     "ON agents_1.id = tickets.assigned_agent_id \n"
@@ -89,10 +83,9 @@ LIST_SQL = (
     ID, TITLE, DESCRIPTION, STATUS, PRIORITY, CATEGORY, REQUESTER_ID, ASSIGNED_AGENT_ID,
     CREATED_AT, UPDATED_AT, FIRST_RESPONSE_AT, RESOLVED_AT, CLOSED_AT, RESPONSE_DUE_AT,
     RESOLUTION_DUE_AT, SLA_PAUSED_SECONDS, SLA_PAUSED_AT, MESSAGE_COUNT, PUBLIC_MESSAGE_COUNT,
-    PRIORITY_RANK, VERSION, REQUESTER_USER_ID, REQUESTER_EMAIL, REQUESTER_NAME,
-) = range(24)  # fmt: skip
-AGENT_USER_NAME = 33
-AGENT_ID, AGENT_TEAM = 41, 43
+    PRIORITY_RANK, VERSION, TOTAL, REQUESTER_USER_ID, REQUESTER_EMAIL, REQUESTER_NAME,
+    AGENT_USER_ID, AGENT_USER_NAME, AGENT_ID, AGENT_TEAM,
+) = range(29)  # fmt: skip
 
 
 class Pool:
@@ -194,10 +187,15 @@ def item(row: tuple, now: datetime) -> dict:
 def list_page(statuses: tuple[str, ...], page: int, per_page: int) -> dict:
     params = {"status": statuses, "limit": per_page, "offset": (page - 1) * per_page}
     with pool().connection() as connection, connection.cursor() as cursor:
-        cursor.execute(COUNT_SQL, params)
-        total = cursor.fetchone()[0]
         cursor.execute(LIST_SQL, params)
         rows = cursor.fetchall()
+        if rows:
+            total = rows[0][TOTAL]
+        elif page > 1:
+            cursor.execute(COUNT_SQL, params)
+            total = cursor.fetchone()[0]
+        else:
+            total = 0
     now = datetime.now(UTC)
     return {
         "items": [item(row, now) for row in rows],

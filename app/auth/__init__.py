@@ -13,11 +13,11 @@ def _unauthorized(detail: str):
 
 
 def register_jwt_callbacks(jwt: JWTManager) -> None:
-    from app.auth.tokens import is_revoked
+    from app.auth.tokens import is_revoked_loading_user
 
     @jwt.user_lookup_loader
     def load_user(_header, claims):
-        user = db.session.get(User, int(claims["sub"]))
+        user = g.pop("token_user", None) or db.session.get(User, int(claims["sub"]))
         if user is None or not user.is_active:
             return None
         g.user_id = user.id  # for the request log
@@ -25,7 +25,7 @@ def register_jwt_callbacks(jwt: JWTManager) -> None:
 
     @jwt.token_in_blocklist_loader
     def token_revoked(_header, claims) -> bool:
-        return is_revoked(claims["jti"])
+        return is_revoked_loading_user(claims)
 
     jwt.unauthorized_loader(lambda reason: _unauthorized("Missing bearer token."))
     jwt.invalid_token_loader(lambda reason: _unauthorized("Invalid token: " + reason))

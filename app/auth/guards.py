@@ -13,6 +13,12 @@ MANAGERS = ("admin", "manager")
 
 
 class Blueprint(flask_smorest.Blueprint):
+    def arguments(self, schema, *args, **kwargs):
+        """As flask-smorest's, but a schema class is instantiated once, not on every request."""
+        if isinstance(schema, type):
+            schema = schema()
+        return super().arguments(schema, *args, **kwargs)
+
     def login_required(self, *roles: str):
         """Require a valid access token, and one of `roles` when given (403 otherwise)."""
 

@@ -2,9 +2,9 @@
 
 from datetime import UTC, datetime
 
-from flask import current_app
+from flask import current_app, g
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token, get_jti
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from app.extensions import db
 from app.models.auth import RevokedToken
@@ -58,6 +58,17 @@ def revoke(claims: dict, refresh_token: str | None = None) -> None:
 
 def is_revoked(jti: str) -> bool:
     return db.session.get(RevokedToken, jti) is not None
+
+
+def is_revoked_loading_user(claims: dict) -> bool:
+    """Whether the token is revoked, asked in the same query that loads its user, which is
+    kept in `g.token_user` for the user lookup that follows (one round trip instead of two)."""
+    revoked = exists().where(RevokedToken.jti == claims["jti"])
+    row = db.session.execute(select(User, revoked).where(User.id == int(claims["sub"]))).first()
+    if row is None:
+        return is_revoked(claims["jti"])
+    g.token_user = row[0]
+    return row[1]
 
 
 def issue_stream_token(user: User, access_claims: dict) -> dict:

@@ -1,6 +1,7 @@
 """Tickets: list with filters, create, update (workflow, SLA, audit, events), delete."""
 
 from sqlalchemy import case, or_, select, update
+from sqlalchemy.orm import joinedload
 
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
@@ -17,6 +18,14 @@ SORT_COLUMNS = {
     "status": STATUS_RANK,
 }
 TRACKED_FIELDS = ("title", "description", "priority", "category")
+# A list shows the people on each ticket as summaries: load only those columns of them.
+SUMMARY_LOADS = (
+    joinedload(Ticket.requester).load_only(User.name, User.email),
+    joinedload(Ticket.assigned_agent)
+    .load_only(Agent.team)
+    .joinedload(Agent.user)
+    .load_only(User.name),
+)
 
 
 def filter_tickets(stmt, args: dict):
@@ -48,7 +57,7 @@ def filter_tickets(stmt, args: dict):
 
 
 def list_tickets(caller: User, args: dict) -> dict:
-    stmt = filter_tickets(permissions.visible_tickets(caller), args)
+    stmt = filter_tickets(permissions.visible_tickets(caller), args).options(*SUMMARY_LOADS)
     stmt = pagination.apply_sort(stmt, args["sort"], SORT_COLUMNS, Ticket.id)
     page = pagination.paginate(stmt, args["page"], args["per_page"])
     permissions.mark_viewer(caller, page["items"])
