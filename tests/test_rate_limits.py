@@ -71,3 +71,41 @@ def test_api_keeps_serving_when_redis_is_down():
     with gunicorn(workers=1, config="development", **env) as port:
         results = _statuses(port, 3, headers_for(user))
     assert [status for status, _, _ in results] == [200, 200, 200]
+
+
+def _key_for(app, token: str) -> str:
+    from app.ratelimit import rate_limit_key
+
+    with app.test_request_context(
+        headers={"Authorization": f"Bearer {token}"}, environ_base={"REMOTE_ADDR": "10.1.2.3"}
+    ):
+        return rate_limit_key()
+
+
+def test_rate_limit_key_is_the_user_of_a_valid_token_until_it_expires(app, monkeypatch):
+    import time
+
+    from flask_jwt_extended import create_access_token
+
+    import app.ratelimit as ratelimit
+
+    with app.app_context():
+        token = create_access_token(identity="42")
+    assert _key_for(app, token) == "user:42"
+    assert _key_for(app, token) == "user:42"  # the second time from the cache
+    # Once expired, a token seen before is no longer trusted, cache or not.
+    later = time.time() + app.config["JWT_ACCESS_TOKEN_EXPIRES"].total_seconds() + 1
+    monkeypatch.setattr(ratelimit.time, "time", lambda: later)
+    assert _key_for(app, token) == "addr:10.1.2.3"
+
+
+def test_rate_limit_key_does_not_trust_a_token_signed_with_another_key(app):
+    import jwt
+
+    forged = jwt.encode(
+        {"sub": "1", "exp": 4102444800, "type": "access", "jti": "x", "fresh": False},
+        "another-secret-of-thirty-two-bytes-or-more",
+        algorithm="HS256",
+    )
+    assert _key_for(app, forged) == "addr:10.1.2.3"
+    assert _key_for(app, "not.a.token") == "addr:10.1.2.3"
