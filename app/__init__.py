@@ -16,6 +16,8 @@ def create_app(config_name: str | None = None) -> Flask:
     config_name = config_name or os.environ.get("FLASK_ENV") or "development"
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_object(configs[config_name])
+    # Fields in the order the schemas declare them (id, title, ...), not alphabetical.
+    app.json.sort_keys = False
     _refuse_default_secret_in_production(app, config_name)
     logging.basicConfig(level=app.config["LOG_LEVEL"])
     os.makedirs(app.instance_path, exist_ok=True)

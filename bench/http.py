@@ -1,6 +1,6 @@
 """HTTP throughput of the REST API under wrk, against a bare psycopg2 + json.dumps ceiling.
 
-    .venv/bin/python bench/http.py [--tickets 100000] [--duration 10] [--connections 16]
+    .venv/bin/python bench/http.py [--tickets 100000] [--duration 10] [--rounds 3]
 
 What it does, in order, and what it undoes at the end:
 
@@ -17,11 +17,12 @@ What it does, in order, and what it undoes at the end:
    its rate limits raised out of the way.
 4. Logs in as the sample agent, picks a ticket with messages (get, timeline) and open tickets
    to post messages on, then runs wrk (`--threads` threads, `--connections` connections,
-   `--duration` seconds after a `--warmup`) per scenario: list, ceiling, get, create ticket,
-   post message, timeline.
-5. Prints requests/s, p50/p99 latency and wrk's non-2xx count per scenario, and the list
-   endpoint's requests/s as a percentage of the ceiling's; stops both servers (SIGTERM) and drops
-   the database.
+   `--duration` seconds, after a `--warmup` in the first round) per scenario: list, ceiling,
+   get, timeline, then create ticket and post message; `--rounds` times, the scenarios that
+   read taking turns first, the ones that write after them.
+5. Prints the median requests/s and p50/p99 latency and wrk's non-2xx count per scenario, and
+   the list endpoint's median requests/s as a percentage of the ceiling's (with each round's
+   ratio); stops both servers (SIGTERM) and drops the database.
 
 Exit status: 0 when every scenario answered only 2xx (the 50% target is reported, not
 enforced), 1 otherwise, 2 when the setup failed (wrk missing, seeding, a server that did not
@@ -45,6 +46,7 @@ import re  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
+import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -84,6 +86,12 @@ def parse_args(argv=None):
     parser.add_argument("--tickets", type=int, default=100_000, help="tickets to seed (100000)")
     parser.add_argument("--duration", type=float, default=10, help="seconds per scenario (10)")
     parser.add_argument("--warmup", type=float, default=2, help="unmeasured seconds first (2)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="times each scenario runs, the scenarios taking turns; medians reported (3)",
+    )
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (16)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
     parser.add_argument(
@@ -444,34 +452,54 @@ def run_wrk(args, mode: str, url: str, duration: float, extra: list[str]) -> dic
 
 
 def run_scenarios(args, ports: dict, ticket_id: int, targets: list[int]) -> dict:
-    results = {}
-    for name in args.scenarios:
-        server, mode, path, _ = SCENARIOS[name]
-        port = ports[server]
-        token = login(ports["app"]) if server == "app" else "-"  # fresh: tokens last 15 min
-        extra = [token]
-        if mode == "post_message":
-            extra.append(",".join(str(t) for t in targets))
-        url = f"http://{HOST}:{port}{path.format(ticket=ticket_id)}"
-        if args.warmup > 0:
-            run_wrk(args, mode, url, args.warmup, extra)
-        figures = run_wrk(args, mode, url, args.duration, extra)
-        results[name] = figures
-        say(
-            f"{name:9} {figures['rps']:9.1f} req/s  p50 {figures['p50_us'] / 1000:7.2f} ms  "
-            f"p99 {figures['p99_us'] / 1000:7.2f} ms  non-2xx {figures['non2xx']}  "
-            f"socket errors {figures['socket_errors']}"
-        )
+    """Each scenario `args.rounds` times, taking turns, so that a slow spell of a shared
+    machine falls on every scenario rather than on one; {name: [figures per round]}.
+
+    The reading scenarios go first, all their rounds on the freshly vacuumed database; the
+    writing ones (new tickets, messages) follow, so that list and ceiling see the same data.
+    """
+    results: dict[str, list[dict]] = {name: [] for name in args.scenarios}
+    reads = [name for name in args.scenarios if SCENARIOS[name][1] == "get"]
+    writes = [name for name in args.scenarios if name not in reads]
+    for group, round_number in [(g, r) for g in (reads, writes) for r in range(1, args.rounds + 1)]:
+        for name in group:
+            server, mode, path, _ = SCENARIOS[name]
+            token = login(ports["app"]) if server == "app" else "-"  # fresh: tokens last 15 min
+            extra = [token]
+            if mode == "post_message":
+                extra.append(",".join(str(t) for t in targets))
+            url = f"http://{HOST}:{ports[server]}{path.format(ticket=ticket_id)}"
+            if args.warmup > 0 and round_number == 1:
+                run_wrk(args, mode, url, args.warmup, extra)
+            figures = run_wrk(args, mode, url, args.duration, extra)
+            results[name].append(figures)
+            say(
+                f"round {round_number} {name:9} {figures['rps']:9.1f} req/s  "
+                f"p50 {figures['p50_us'] / 1000:7.2f} ms  p99 {figures['p99_us'] / 1000:7.2f} ms  "
+                f"non-2xx {figures['non2xx']}  socket errors {figures['socket_errors']}"
+            )
     return results
 
 
-def print_report(args, results: dict, ticket_id: int) -> bool:
+def summarise(rounds: list[dict]) -> dict:
+    """Medians of the rounds' rates and latencies; error counts added up."""
+    return {
+        "rps": statistics.median(r["rps"] for r in rounds),
+        "p50_us": statistics.median(r["p50_us"] for r in rounds),
+        "p99_us": statistics.median(r["p99_us"] for r in rounds),
+        "non2xx": sum(r["non2xx"] for r in rounds),
+        "socket_errors": sum(r["socket_errors"] for r in rounds),
+    }
+
+
+def print_report(args, rounds: dict, ticket_id: int) -> bool:
+    results = {name: summarise(figures) for name, figures in rounds.items()}
     print()
     print(
         f"{args.tickets} tickets; gunicorn {args.worker_class} x {args.workers} workers "
         f"(both servers); wrk {args.threads} threads, {args.connections} connections, "
-        f"{args.duration:g} s per scenario after {args.warmup:g} s warm-up; "
-        f"ticket {ticket_id} for get/timeline"
+        f"{args.duration:g} s per scenario after {args.warmup:g} s warm-up, {args.rounds} "
+        f"round(s) taking turns, medians; ticket {ticket_id} for get/timeline"
     )
     header = (
         f"{'scenario':10} {'requests/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} "
@@ -493,9 +521,11 @@ def print_report(args, results: dict, ticket_id: int) -> bool:
     if "list" in results and "ceiling" in results:
         ratio = 100 * results["list"]["rps"] / results["ceiling"]["rps"]
         verdict = "met" if ratio >= TARGET_RATIO else "MISSED"
+        pairs = zip(rounds["list"], rounds["ceiling"], strict=True)
+        each = ", ".join(f"{100 * a['rps'] / b['rps']:.1f}%" for a, b in pairs)
         print(
-            f"\nlist / ceiling: {ratio:.1f}% of the ceiling's requests/s "
-            f"(target >= {TARGET_RATIO:.0f}%: {verdict})"
+            f"\nlist / ceiling: {ratio:.1f}% of the ceiling's requests/s, medians "
+            f"(rounds: {each}; target >= {TARGET_RATIO:.0f}%: {verdict})"
         )
     if not ok:
         print("FAILED: some scenario had non-2xx responses or socket errors")
