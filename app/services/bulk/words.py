@@ -1,4 +1,4 @@
-"""Words for generated tickets: titles, details, replies and names (see bulk.py)."""
+"""Words for generated tickets: titles, details, replies and names (see the package docstring)."""
 
 FILLERS = {
     "place": ("the third floor", "building B", "the London office", "reception", "the warehouse"),

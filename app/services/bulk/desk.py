@@ -1,91 +1,23 @@
-"""Bulk data for `flask seed --tickets N --seed S`: a year of a believable desk, loaded fast.
+"""The bulk desk's tickets: what happened to each, as rows of plain tuples."""
 
-`generate(count, seed)` adds `count` tickets created over the year before `clock.now()`, the
-same ones for the same seed and the same users and agents:
-
-- 200 requesters (`bulk-requester-0001@example.com`, ...; password `requester123!`, hashed
-  once) and, while the desk has fewer than 20 active agents, 15 agents across the Network,
-  Hardware, Software and Access teams (`bulk-agent-01@example.com`, ...; `agent123!`). Both are
-  created once, by e-mail: generating again adds tickets, never users.
-- Priorities about 10% critical, 25% high, 45% medium, 20% low; five categories, each routed to
-  its team's agents. Tickets arrive mostly in weekday business hours (UTC), ids in time order.
-- About 70% resolved or closed (old tickets far more often than recent ones), the rest open,
-  in progress or pending. Most tickets have a first response; some responses and resolutions
-  miss their targets (more often for tight targets), some tickets spent time pending
-  (`sla_paused_seconds`, with `resolution_due_at` later by as much) and pending tickets have
-  their clock stopped (`sla_paused_at`). Due times follow `sla.targets()`.
-- Every ticket with a first response has a public message from its agent at that moment, plus
-  about one more message on average (requester replies, agent replies, internal notes);
-  `message_count` and `public_message_count` match the messages. About two messages a ticket.
-- Activities: one `created` per ticket (tickets are taken as routed to their agent at intake,
-  so assignment records none), and the status changes that led to the current status:
-  `open -> in_progress [-> pending -> in_progress]`, `open -> resolved` or, after a pause,
-  `open -> in_progress -> pending -> resolved`, then `resolved -> closed`. No events: the outbox
-  is for live changes only.
-
-Rows are plain tuples with timestamps formatted once per database (whole seconds, UTC). On
-PostgreSQL they go in with COPY (CSV), 50,000 tickets and their messages and activities per
-transaction, produced by a background thread while the previous chunk is being copied; on
-SQLite, with executemany of the compiled Core insert. Ids are explicit, after the highest
-existing one, and PostgreSQL's sequences are moved past them: run it on a quiet database.
-Full-text search needs nothing: the FTS5 triggers (SQLite) and the GIN index (PostgreSQL)
-follow the inserts. On PostgreSQL the tables are analysed at the end.
-"""
-
-import csv
-import io
 import math
-import queue
-import random
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import column, func, insert, select, text
-from sqlalchemy.sql.expression import TableClause
-
-from app.extensions import db
-from app.models.ticket import Activity, Message, Ticket
-from app.models.user import Agent, User
-from app.services import clock, sla
-from app.services.bulk_text import (
+from app.services import sla
+from app.services.bulk.words import (
     AGENT_REPLIES,
     CONTEXT,
-    DEPARTMENTS,
     DETAILS,
-    FIRST_NAMES,
     INTERNAL_NOTES,
-    LAST_NAMES,
     REQUESTER_REPLIES,
     TITLES,
 )
-from app.services.passwords import hash_password
 
 CHUNK_TICKETS = 50_000
 HISTORY_DAYS = 365
 DAY = 86_400
-REQUESTER_COUNT = 200
-MIN_ACTIVE_AGENTS = 20
-BULK_AGENT_COUNT = 15
-REQUESTER_PASSWORD = "requester123!"
-AGENT_PASSWORD = "agent123!"
-
-TICKET_COLUMNS = (
-    "id", "title", "description", "status", "priority", "category", "requester_id",
-    "assigned_agent_id", "created_at", "updated_at", "first_response_at", "resolved_at",
-    "closed_at", "response_due_at", "resolution_due_at", "sla_paused_seconds", "sla_paused_at",
-    "message_count", "public_message_count",
-)  # fmt: skip
-MESSAGE_COLUMNS = ("id", "ticket_id", "author_id", "body", "is_internal", "created_at")
-ACTIVITY_COLUMNS = (
-    "id", "ticket_id", "actor_id", "action", "field", "old_value", "new_value", "created_at",
-)  # fmt: skip
-TABLES = (
-    (Ticket.__table__, TICKET_COLUMNS),
-    (Message.__table__, MESSAGE_COLUMNS),
-    (Activity.__table__, ACTIVITY_COLUMNS),
-)
 
 
 def _table(weights: dict[str, int]) -> tuple[str, ...]:
@@ -111,144 +43,8 @@ CATEGORY_TEAMS = {
 RESPONSE_MISS = {"critical": 0.25, "high": 0.12, "medium": 0.07, "low": 0.05}
 RESOLUTION_MISS = {"critical": 0.20, "high": 0.14, "medium": 0.09, "low": 0.06}
 
-AGENT_TEAMS = (
-    ("Network", ["network"]),
-    ("Hardware", ["hardware"]),
-    ("Software", ["software", "other"]),
-    ("Access", ["access"]),
-)
-AVAILABILITIES = ("available", "available", "busy", "away")
 
-
-def generate(count: int, seed: int) -> int:
-    """Add `count` generated tickets (with messages and activities); return how many."""
-    if count <= 0:
-        return 0
-    now = clock.now()
-    requester_ids = _ensure_requesters(now)
-    agents = _ensure_agents(now)
-    db.session.commit()
-    postgres = db.engine.dialect.name == "postgresql"
-    desk = _Desk(
-        random.Random(seed),
-        now,
-        requester_ids,
-        agents,
-        _next_ids(),
-        _Stamps(" %H:%M:%S+00" if postgres else " %H:%M:%S.000000"),
-        true="t" if postgres else 1,
-        false="f" if postgres else 0,
-    )
-    chunks = desk.chunks(count)
-    if postgres:
-        _copy(_in_background(_as_csv(chunk) for chunk in chunks))
-        # Fresh statistics, so that the very next queries are planned for a big desk.
-        db.session.execute(text("ANALYZE tickets, ticket_messages, ticket_activities"))
-        db.session.commit()
-    else:
-        _execute_many(chunks)
-    return count
-
-
-# --- users and agents ---------------------------------------------------------------------------
-
-
-def _insert_missing_users(rows: list[dict], password: str) -> dict[str, int]:
-    """Insert the users of `rows` whose e-mail is new (hashing the password once); ids by e-mail."""
-    emails = [row["email"] for row in rows]
-    existing = set(db.session.scalars(select(User.email).where(User.email.in_(emails))))
-    missing = [row for row in rows if row["email"] not in existing]
-    if missing:
-        password_hash = hash_password(password)
-        db.session.execute(
-            insert(User), [{**row, "password_hash": password_hash} for row in missing]
-        )
-    return dict(db.session.execute(select(User.email, User.id).where(User.email.in_(emails))).all())
-
-
-def _person(index: int, offset: int = 0) -> str:
-    first = FIRST_NAMES[index % len(FIRST_NAMES)]
-    return f"{first} {LAST_NAMES[(index // len(FIRST_NAMES) + index + offset) % len(LAST_NAMES)]}"
-
-
-def _ensure_requesters(now: datetime) -> list[int]:
-    joined = now - timedelta(days=HISTORY_DAYS + 30)
-    rows = [
-        {
-            "email": f"bulk-requester-{number:04d}@example.com",
-            "name": _person(number - 1),
-            "role": "requester",
-            "department": DEPARTMENTS[number % len(DEPARTMENTS)],
-            "created_at": joined,
-            "updated_at": joined,
-        }
-        for number in range(1, REQUESTER_COUNT + 1)
-    ]
-    ids = _insert_missing_users(rows, REQUESTER_PASSWORD)
-    return [ids[row["email"]] for row in rows]
-
-
-def _active_agents():
-    return db.session.execute(
-        select(Agent.id, Agent.user_id, Agent.team)
-        .join(User, User.id == Agent.user_id)
-        .where(Agent.is_active, User.is_active)
-        .order_by(Agent.id)
-    ).all()
-
-
-def _ensure_agents(now: datetime) -> list[tuple[int, int, str | None]]:
-    """The active agents as (agent id, user id, team), first adding the bulk agents if few."""
-    if len(_active_agents()) < MIN_ACTIVE_AGENTS:
-        joined = now - timedelta(days=HISTORY_DAYS + 30)
-        emails = [
-            f"bulk-agent-{number:02d}@example.com" for number in range(1, BULK_AGENT_COUNT + 1)
-        ]
-        rows = [
-            {
-                "email": email,
-                "name": _person(index, offset=7),
-                "role": "agent",
-                "department": "IT",
-                "created_at": joined,
-                "updated_at": joined,
-            }
-            for index, email in enumerate(emails)
-        ]
-        user_ids = _insert_missing_users(rows, AGENT_PASSWORD)
-        with_profile = set(
-            db.session.scalars(select(Agent.user_id).where(Agent.user_id.in_(user_ids.values())))
-        )
-        profiles = []
-        for index, email in enumerate(emails):
-            team, skills = AGENT_TEAMS[index % len(AGENT_TEAMS)]
-            if user_ids[email] not in with_profile:
-                profiles.append(
-                    {
-                        "user_id": user_ids[email],
-                        "team": team,
-                        "skills": skills,
-                        "availability": AVAILABILITIES[index % len(AVAILABILITIES)],
-                        "created_at": joined,
-                        "updated_at": joined,
-                    }
-                )
-        if profiles:
-            db.session.execute(insert(Agent), profiles)
-    return [tuple(row) for row in _active_agents()]
-
-
-def _next_ids() -> dict[str, int]:
-    return {
-        table.name: db.session.scalar(select(func.coalesce(func.max(table.c.id), 0))) + 1
-        for table, _columns in TABLES
-    }
-
-
-# --- the tickets ----------------------------------------------------------------------------
-
-
-class _Stamps:
+class Stamps:
     """Whole UTC seconds since 1970 as timestamp text; each day's date is formatted once."""
 
     def __init__(self, time_format: str):
@@ -268,7 +64,7 @@ class _Stamps:
         return self.days[day]
 
 
-class _Life(NamedTuple):
+class Life(NamedTuple):
     """What happened to one ticket, in whole seconds since 1970."""
 
     status: str
@@ -281,7 +77,7 @@ class _Life(NamedTuple):
     changes: list[tuple[int, str, str]]
 
 
-class _Desk:
+class Desk:
     """The generator: the same rows for the same random source, `now`, users and first ids."""
 
     def __init__(self, rng, now, requester_ids, agents, next_ids, stamp, *, true, false):
@@ -341,7 +137,7 @@ class _Desk:
         fraction = (target - below) / (cumulative[self.hour] - below)
         return min(self.now, self.start + self.hour * 3600 + int(fraction * 3600))
 
-    def _life(self, created: int, priority: str) -> _Life:
+    def _life(self, created: int, priority: str) -> Life:
         """Status, first response, resolution, pauses and status history of one ticket."""
         rnd, now = self.random, self.now
         response_target, resolution_target = self.targets[priority]
@@ -400,9 +196,9 @@ class _Desk:
                 left_pending = began + paused + int(rnd() * (now - began - paused))
                 changes.append((left_pending - paused, "in_progress", "pending"))
                 changes.append((left_pending, "pending", "in_progress"))
-        return _Life(status, first_response, resolved, closed, paused, paused_at, changes)
+        return Life(status, first_response, resolved, closed, paused, paused_at, changes)
 
-    def _conversation(self, created, life: _Life, requester: int, agent_user: int | None):
+    def _conversation(self, created, life: Life, requester: int, agent_user: int | None):
         """The messages of one ticket as (author, body, is internal, moment), oldest first.
 
         The first response is the agent's public reply at `first_response`; later ones come
@@ -500,91 +296,3 @@ class _Desk:
             "ticket_activities": activity_id,
         }
         return tickets, messages, activities
-
-
-# --- loading ----------------------------------------------------------------------------------
-
-
-def _execute_many(chunks: Iterator[tuple[list, list, list]]) -> None:
-    """SQLite: executemany of each table's compiled Core insert, one transaction per chunk."""
-    # A bare table clause: the statement names exactly these columns (no Python-side defaults)
-    # and binds the preformatted values as they are.
-    statements = [
-        str(
-            insert(TableClause(table.name, *map(column, columns))).compile(
-                dialect=db.engine.dialect
-            )
-        )
-        for table, columns in TABLES
-    ]
-    for chunk in chunks:
-        connection = db.session.connection()
-        for statement, rows in zip(statements, chunk, strict=True):
-            if rows:
-                connection.exec_driver_sql(statement, rows)
-        db.session.commit()
-
-
-def _as_csv(chunk: tuple[list, list, list]) -> list[tuple[str, io.StringIO, int]]:
-    """Each table's rows as CSV for COPY, with the table name and the highest id."""
-    loads = []
-    for (table, _columns), rows in zip(TABLES, chunk, strict=True):
-        if rows:
-            buffer = io.StringIO()
-            csv.writer(buffer, lineterminator="\n").writerows(rows)
-            buffer.seek(0)
-            loads.append((table.name, buffer, rows[-1][0]))
-    return loads
-
-
-def _copy(chunks: Iterator[list[tuple[str, io.StringIO, int]]]) -> None:
-    """PostgreSQL: COPY each chunk in one transaction and move the id sequences past it."""
-    columns = {table.name: ", ".join(names) for table, names in TABLES}
-    for loads in chunks:
-        dbapi_connection = db.session.connection().connection
-        with dbapi_connection.cursor() as cursor:
-            for table, buffer, last_id in loads:
-                cursor.copy_expert(
-                    f"COPY {table} ({columns[table]}) FROM STDIN WITH (FORMAT csv)",
-                    buffer,
-                    size=1 << 20,
-                )
-                cursor.execute(
-                    "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", (table, last_id)
-                )
-        db.session.commit()
-
-
-def _in_background(items: Iterator) -> Iterator:
-    """Iterate `items` in a thread, one item ahead, so that making one overlaps loading another.
-
-    The COPY waits for the server with the GIL released, so the two really run side by side.
-    """
-    handoff: queue.Queue = queue.Queue(maxsize=1)
-    finished = object()
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if stop.is_set():
-                    return
-                handoff.put(item)
-            handoff.put(finished)
-        except BaseException as error:  # handed to the consumer, which re-raises it
-            handoff.put(error)
-
-    worker = threading.Thread(target=produce, name="bulk-generator", daemon=True)
-    worker.start()
-    try:
-        while (item := handoff.get()) is not finished:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while worker.is_alive():
-            try:
-                handoff.get_nowait()
-            except queue.Empty:
-                worker.join(0.05)
