@@ -31,20 +31,23 @@ def wait_healthy(port: int, seconds: float = 30) -> None:
     raise RuntimeError(f"no healthy server on port {port}")
 
 
-def start_gunicorn(port: int, workers: int = 2, config: str = "testing", **env) -> subprocess.Popen:
+def start_gunicorn(
+    port: int, workers: int = 2, config: str = "testing", output=None, **env
+) -> subprocess.Popen:
     """gunicorn with the app's `config` on the test database; `env` overrides the environment."""
     from app.extensions import db
 
     url = db.engine.url.render_as_string(hide_password=False)
     return start_server_process(
-        port, workers, config, TEST_DATABASE_URL=url, DATABASE_URL=url, **env
+        port, workers, config, output, TEST_DATABASE_URL=url, DATABASE_URL=url, **env
     )
 
 
 def start_server_process(
-    port: int, workers: int = 2, config: str = "testing", **env
+    port: int, workers: int = 2, config: str = "testing", output=None, **env
 ) -> subprocess.Popen:
-    """gunicorn with the app's `config` on the database the environment names."""
+    """gunicorn with the app's `config` on the database the environment names; its stdout and
+    stderr go to the file `output` when given."""
     environment = {
         **os.environ,
         "BIND": f"127.0.0.1:{port}",
@@ -63,6 +66,8 @@ def start_server_process(
         ],
         cwd=ROOT,
         env=environment,
+        stdout=output,
+        stderr=subprocess.STDOUT if output else None,
     )
     try:
         wait_healthy(port)
@@ -82,10 +87,10 @@ def stop(process: subprocess.Popen) -> None:
 
 
 @contextmanager
-def gunicorn(workers: int = 2, config: str = "testing", **env):
+def gunicorn(workers: int = 2, config: str = "testing", output=None, **env):
     """A gunicorn server for the duration of the block; yields its port."""
     port = free_port()
-    process = start_gunicorn(port, workers, config, **env)
+    process = start_gunicorn(port, workers, config, output, **env)
     try:
         yield port
     finally:

@@ -44,3 +44,19 @@ def test_a_login_does_not_stall_the_other_requests_of_its_worker():
     # Hashing on the event loop made /health wait for the logins queued before it: about
     # three logins' time, 0.43 s here against 0.13 s for a login alone. Off the loop: 0.014 s.
     assert statistics.median(health) < alone / 2, (alone, sorted(health))
+
+
+def test_a_wrong_password_leaves_no_traceback_in_the_server_log(tmp_path):
+    user = create_user("agent")
+    wrong = json.dumps({"email": user.email, "password": "not-the-password"}).encode()
+    log_path = tmp_path / "server.log"
+    with (
+        open(log_path, "wb") as log,
+        gunicorn(workers=1, config="development", output=log, LOG_LEVEL="INFO") as port,
+    ):
+        headers = {"Content-Type": "application/json"}
+        status, _, _ = request(port, "POST", "/api/auth/login", wrong, headers)
+        assert status == 401
+    log_text = log_path.read_text()
+    assert '"path": "/api/auth/login", "status": 401' in log_text  # the output did land here
+    assert "VerifyMismatchError" not in log_text and "Traceback" not in log_text, log_text

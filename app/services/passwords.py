@@ -34,8 +34,14 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
+    ok = _off_the_event_loop(_verify, _hasher(), password_hash or _DUMMY_HASH, password)
+    return ok and bool(password_hash)
+
+
+def _verify(hasher: PasswordHasher, password_hash: str, password: str) -> bool:
+    # A mismatch is an answer, not an error: raised in gevent's thread pool, it would also be
+    # printed to stderr with a traceback on every failed login.
     try:
-        ok = _off_the_event_loop(_hasher().verify, password_hash or _DUMMY_HASH, password)
+        return hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
-    return ok and bool(password_hash)
