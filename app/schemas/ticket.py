@@ -105,7 +105,8 @@ class TicketUpdateSchema(Schema):
     status = fields.String(validate=validate.OneOf(STATUSES))
     assigned_agent_id = fields.Integer(allow_none=True, validate=ID_RANGE)
     requester_id = fields.Integer(
-        validate=ID_RANGE, metadata={"description": "Read-only: sending it is 403."}
+        validate=ID_RANGE,
+        metadata={"description": "Read-only: sending it is 403.", "readOnly": True},
     )
 
 
