@@ -1,12 +1,16 @@
 """Messages on tickets: list, post (first response, reopen, counts), edit, delete."""
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app.errors import NotFound
 from app.extensions import db
 from app.models.ticket import Message, Ticket
 from app.models.user import User
 from app.services import audit, clock, events, pagination, permissions, tickets
+
+# Lists show each author as a summary: load only those columns (not, say, the password hash).
+AUTHOR_SUMMARY = joinedload(Message.author).load_only(User.name, User.role)
 
 
 def visible_messages(caller: User, ticket: Ticket):
@@ -20,7 +24,7 @@ def list_messages(caller: User, ticket: Ticket, args: dict) -> dict:
     stmt = visible_messages(caller, ticket)
     if args.get("after_id") is not None:
         stmt = stmt.where(Message.id > args["after_id"])
-    stmt = stmt.order_by(Message.created_at, Message.id)
+    stmt = stmt.options(AUTHOR_SUMMARY).order_by(Message.created_at, Message.id)
     return pagination.paginate(stmt, args["page"], args["per_page"])
 
 

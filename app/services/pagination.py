@@ -20,20 +20,24 @@ def apply_sort(stmt: Select, sort: str | None, columns: dict[str, ColumnElement]
 
 
 def paginate(stmt: Select, page: int, per_page: int) -> dict:
-    """A page of `stmt`'s objects and their total, in one query whatever the page size.
+    """A page of `stmt`'s objects and their total, in one query whatever the page size."""
+    rows, total = rows_and_total(stmt, page, per_page)
+    return envelope([row[0] for row in rows], page, per_page, total)
+
+
+def rows_and_total(stmt: Select, page: int, per_page: int) -> tuple[list, int]:
+    """A page of `stmt`'s rows and the count of all of them, in one round trip.
 
     The total rides on each row as an uncorrelated scalar subquery, which the database
-    evaluates once: one round trip instead of two. A page past the end has no rows to carry
-    it, and only then is the count asked for on its own.
+    evaluates once. A page past the end has no rows to carry it, and only then is the count
+    asked for on its own. Each row gets one more column, `total`, at its end.
     """
-    count = select(func.count()).select_from(stmt.order_by(None).subquery())
+    count = select(func.count()).select_from(stmt.order_by(None).subquery()).correlate(None)
     page_stmt = stmt.add_columns(count.scalar_subquery().label("total"))
     rows = db.session.execute(page_stmt.limit(per_page).offset((page - 1) * per_page)).all()
     if rows:
-        total = rows[0].total
-    else:
-        total = db.session.scalar(count) if page > 1 else 0
-    return envelope([row[0] for row in rows], page, per_page, total)
+        return rows, rows[0].total
+    return rows, db.session.scalar(count) if page > 1 else 0
 
 
 def envelope(items: list, page: int, per_page: int, total: int) -> dict:

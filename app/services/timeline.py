@@ -1,11 +1,15 @@
 """A ticket's timeline: its messages and activities merged in time order, ties by id."""
 
-from sqlalchemy import func, literal, select, union_all
+from sqlalchemy import literal, select, union_all
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models.ticket import Activity, Message, Ticket
 from app.models.user import User
 from app.services import pagination, permissions
+from app.services.messages import AUTHOR_SUMMARY
+
+ACTOR_SUMMARY = joinedload(Activity.actor).load_only(User.name)
 
 
 class TimelineEntry:
@@ -33,25 +37,30 @@ def _entries(caller: User, ticket: Ticket):
 
 
 def timeline(caller: User, ticket: Ticket, page: int, per_page: int) -> dict:
-    """Four statements whatever the page size: count, page of keys, messages, activities."""
+    """Three statements whatever the page size: the page of keys (with the total), then its
+    messages and its activities."""
     entries = _entries(caller, ticket)
-    total = db.session.scalar(select(func.count()).select_from(entries))
-    keys = db.session.execute(
-        select(entries.c.type, entries.c.id)
-        .order_by(entries.c.created_at, entries.c.id, entries.c.type)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
+    keys, total = pagination.rows_and_total(
+        select(entries.c.type, entries.c.id).order_by(
+            entries.c.created_at, entries.c.id, entries.c.type
+        ),
+        page,
+        per_page,
+    )
     wanted = {"message": [], "activity": []}
-    for entry_type, entry_id in keys:
-        wanted[entry_type].append(entry_id)
+    for key in keys:
+        wanted[key.type].append(key.id)
     loaded = {
         ("message", m.id): m
-        for m in db.session.scalars(select(Message).where(Message.id.in_(wanted["message"])))
+        for m in db.session.scalars(
+            select(Message).where(Message.id.in_(wanted["message"])).options(AUTHOR_SUMMARY)
+        )
     }
     loaded.update(
         (("activity", a.id), a)
-        for a in db.session.scalars(select(Activity).where(Activity.id.in_(wanted["activity"])))
+        for a in db.session.scalars(
+            select(Activity).where(Activity.id.in_(wanted["activity"])).options(ACTOR_SUMMARY)
+        )
     )
-    items = [TimelineEntry(t, loaded[(t, i)]) for t, i in keys]
+    items = [TimelineEntry(key.type, loaded[(key.type, key.id)]) for key in keys]
     return pagination.envelope(items, page, per_page, total)
