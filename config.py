@@ -46,7 +46,7 @@ class Config:
         "pool_pre_ping": True,
         "pool_recycle": 1800,
         "pool_size": _env_int("DB_POOL_SIZE", 10),
-        "max_overflow": _env_int("DB_MAX_OVERFLOW", 5),
+        "max_overflow": _env_int("DB_MAX_OVERFLOW", 2),
     }
     MAX_CONTENT_LENGTH = 1024 * 1024
 

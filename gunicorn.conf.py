@@ -32,16 +32,21 @@ wsgi_app = "app:app"
 # everything else, e.g. a unix socket behind nginx ("unix:/run/servicedesk.sock").
 bind = os.environ.get("BIND") or f"0.0.0.0:{_env_int('PORT', 5001)}"
 
-# 2 x cores + 1 keeps a core busy while another worker waits on the database. The cap bounds
-# memory on big hosts and the PostgreSQL connections in use (at most one per busy thread:
-# 8 workers x 8 threads stays under PostgreSQL's default max_connections of 100).
-workers = _env_int("WEB_CONCURRENCY", min(2 * _available_cores() + 1, 8))
-
 # gevent: a Server-Sent Events stream holds its connection for as long as the client listens,
 # and a greenlet per stream lets one worker hold a thousand of them while still answering REST
 # calls (a thread per stream under gthread would not). psycogreen makes psycopg2 yield to other
 # greenlets while it waits on PostgreSQL (see post_fork). GUNICORN_WORKER_CLASS=gthread works too.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
+
+# A gevent worker keeps its core busy while requests wait on the database, so one per core is
+# enough (at least two, so that a crashed worker does not stop the service); more only
+# compete for the cores: the ticket list served 21% fewer requests/s with 5 workers than with
+# 2 on a 2-core machine (bench/http.py). gthread keeps gunicorn's rule of thumb, 2 x cores + 1.
+# The cap bounds memory on big hosts and the PostgreSQL connections (see DB_POOL_SIZE):
+# 8 workers x 12 stays under PostgreSQL's default max_connections of 100.
+_cores = _available_cores()
+_default_workers = max(2, _cores) if worker_class == "gevent" else 2 * _cores + 1
+workers = _env_int("WEB_CONCURRENCY", min(_default_workers, 8))
 worker_connections = _env_int("GUNICORN_WORKER_CONNECTIONS", 2000)
 threads = _env_int("GUNICORN_THREADS", 8)
 

@@ -2,14 +2,17 @@
 password, must not hold up the worker's other requests and event streams."""
 
 import json
+import os
+import runpy
 import statistics
 import threading
 import time
 
+import pytest
 from argon2 import PasswordHasher
 
 from tests.conftest import PASSWORD, create_user
-from tests.servers import gunicorn, request
+from tests.servers import ROOT, gunicorn, request
 
 
 def _timed(port, method, path, body=None) -> float:
@@ -60,3 +63,16 @@ def test_a_wrong_password_leaves_no_traceback_in_the_server_log(tmp_path):
     log_text = log_path.read_text()
     assert '"path": "/api/auth/login", "status": 401' in log_text  # the output did land here
     assert "VerifyMismatchError" not in log_text and "Traceback" not in log_text, log_text
+
+
+@pytest.mark.parametrize(
+    ("worker_class", "cores", "workers"),
+    [("gevent", 1, 2), ("gevent", 4, 4), ("gevent", 16, 8), ("gthread", 2, 5), ("gthread", 4, 8)],
+)
+def test_default_worker_count_follows_the_cores(monkeypatch, worker_class, cores, workers):
+    # gevent workers do not idle while a request waits on the database: one per core.
+    monkeypatch.setenv("WEB_CONCURRENCY", "")  # unset, and not taken from a .env either
+    monkeypatch.setenv("GUNICORN_WORKER_CLASS", worker_class)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cores)))
+    settings = runpy.run_path(os.path.join(ROOT, "gunicorn.conf.py"))
+    assert settings["workers"] == workers
