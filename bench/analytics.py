@@ -36,30 +36,21 @@ sys.path[0] = ROOT
 
 import argparse  # noqa: E402
 import statistics  # noqa: E402
-import subprocess  # noqa: E402
 import time  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
 from urllib.parse import urlencode  # noqa: E402
 
 import psycopg2  # noqa: E402
 
-VENV_BIN = os.path.join(ROOT, ".venv", "bin")
-HOST = "127.0.0.1"
+from bench.pgdb import create_database, database_url, drop_database, vacuum_analyze  # noqa: E402
+from bench.support import HOST, SetupError, flask_cli, say  # noqa: E402
+
 ADMIN_EMAIL = "admin@example.com"
 TARGET_RATIO = 1.5
-T0 = time.monotonic()
 
 OPEN = "('open', 'in_progress', 'pending')"
 # A Monday, midnight UTC: date_bin() periods from it are UTC days and ISO weeks.
 MONDAY = datetime(2001, 1, 1, tzinfo=UTC)
-
-
-def say(text: str) -> None:
-    print(f"[{time.monotonic() - T0:6.1f} s] {text}", flush=True)
-
-
-class SetupError(Exception):
-    pass
 
 
 def parse_args(argv=None):
@@ -86,6 +77,7 @@ def parse_args(argv=None):
     parser.add_argument("--pg-port", type=int, default=5432)
     parser.add_argument("--pg-user", default="postgres")
     args = parser.parse_args(argv)
+    args.pg_host = HOST
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     return args
@@ -95,61 +87,21 @@ def parse_args(argv=None):
 # The database
 
 
-def database_url(args) -> str:
-    return f"postgresql://{args.pg_user}@{HOST}:{args.pg_port}/{args.db_name}"
-
-
-def admin_sql(args, statement: str) -> None:
-    connection = psycopg2.connect(
-        host=HOST, port=args.pg_port, user=args.pg_user, dbname="postgres"
-    )
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(statement)
-    finally:
-        connection.close()
-
-
-def flask_cli(args, timeout: float, *command: str) -> None:
+def prepare_database(args) -> None:
     env = dict(os.environ, DATABASE_URL=database_url(args), LOG_LEVEL="WARNING")
     env.pop("FLASK_ENV", None)
-    try:
-        result = subprocess.run(
-            [os.path.join(VENV_BIN, "flask"), "--app", "app", *command],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise SetupError(f"flask {' '.join(command)} took more than {timeout:.0f} s") from exc
-    if result.returncode != 0:
-        raise SetupError(f"flask {' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
-
-
-def prepare_database(args) -> None:
     if args.reuse_db:
         say(f"database {args.db_name}: reused as it is; flask db upgrade")
-        flask_cli(args, 1800, "db", "upgrade")
+        flask_cli(env, 1800, "db", "upgrade")
     else:
         say(f"database {args.db_name}: create, migrate, seed {args.tickets} tickets")
-        admin_sql(args, f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)')
-        admin_sql(args, f'CREATE DATABASE "{args.db_name}"')
-        flask_cli(args, 300, "db", "upgrade")
-        flask_cli(args, 600 + args.tickets / 200, "seed", "--tickets", str(args.tickets),
+        create_database(args)
+        flask_cli(env, 300, "db", "upgrade")
+        flask_cli(env, 600 + args.tickets / 200, "seed", "--tickets", str(args.tickets),
                   "--seed", str(args.seed))  # fmt: skip
         say("seeded")
-    # Statistics, and the visibility map that index-only scans need (a settled database).
     say("VACUUM (ANALYZE)")
-    connection = psycopg2.connect(database_url(args))
-    connection.autocommit = True  # VACUUM cannot run in a transaction
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM (ANALYZE)")
-    finally:
-        connection.close()
+    vacuum_analyze(args)
 
 
 def describe_database(connection) -> str:
@@ -675,11 +627,8 @@ def main(argv=None) -> int:
         if args.keep_db:
             say(f"database {args.db_name} kept")
         else:
-            try:  # WITH (FORCE) also ends the app's pooled connections
-                admin_sql(args, f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)')
-                say(f"database {args.db_name} dropped")
-            except psycopg2.Error as exc:
-                print(f"warning: could not drop {args.db_name}: {exc}", file=sys.stderr)
+            drop_database(args)  # WITH (FORCE) also ends the app's pooled connections
+            say(f"database {args.db_name} dropped")
     return 0 if ok else 1
 
 

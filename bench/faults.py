@@ -22,6 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # bench/ holds http.py, which would shadow the standard library's http package.
 sys.path[0] = ROOT
 
+from bench.support import worker_pids  # noqa: E402
 from tests.servers import free_port, request, start_server_process, stop  # noqa: E402
 
 ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -209,19 +210,6 @@ def scenario_postgres_restart(port, headers, ticket_id, args) -> dict:
     result["health_503_while_down"] = bool(down) and all(s == 503 for s in down if s)
     result["recovered_within_s"] = round(recovered[0] - back_at, 2) if recovered else None
     return result
-
-
-def worker_pids(master_pid: int) -> list[int]:
-    children = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == master_pid:
-                        children.append(int(entry))
-            except OSError:
-                continue
-    return children
 
 
 def scenario_worker_killed(port, server, headers, ticket_id, args) -> dict:

@@ -45,7 +45,6 @@ import json  # noqa: E402
 import re  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402
-import socket  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
@@ -56,27 +55,32 @@ import psycopg2  # noqa: E402
 ROOT = os.path.dirname(_HERE)
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-from bench.pgdb import create_database, database_url, drop_database  # noqa: E402
+from bench.pgdb import (  # noqa: E402
+    create_database,
+    database_url,
+    drop_database,
+    vacuum_analyze,
+)
+from bench.support import (  # noqa: E402
+    HOST,
+    VENV_BIN,
+    SetupError,
+    flask_cli,
+    free_port,
+    say,
+    start_gunicorn,
+    stop_gunicorn,
+    worker_pids,
+)
 
-VENV_BIN = os.path.join(ROOT, ".venv", "bin")
 PYTHON = os.path.join(VENV_BIN, "python")
 WRK_SCRIPT = os.path.join(_HERE, "wrk", "api.lua")
-HOST = "127.0.0.1"
 AGENT = ("agent@example.com", "agent123!")
 LIST_QUERY = "per_page=25&status=open,in_progress&sort=-priority"
 LIST_PATH = f"/api/tickets?{LIST_QUERY}"
 CEILING_PATH = "/tickets?per_page=25&status=open,in_progress"
 MESSAGE_TARGETS = 64
 TARGET_RATIO = 50.0
-T0 = time.monotonic()
-
-
-def say(text: str) -> None:
-    print(f"[{time.monotonic() - T0:6.1f} s] {text}", flush=True)
-
-
-class SetupError(Exception):
-    pass
 
 
 def parse_args(argv=None):
@@ -132,16 +136,6 @@ def parse_args(argv=None):
 # Database and servers
 
 
-def vacuum(args) -> None:
-    connection = psycopg2.connect(database_url(args))
-    connection.autocommit = True  # VACUUM cannot run in a transaction
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM (ANALYZE)")
-    finally:
-        connection.close()
-
-
 def base_env(args) -> dict:
     env = dict(os.environ)
     env.pop("FLASK_ENV", None)  # development config: the default JWT secret is accepted
@@ -169,70 +163,6 @@ def server_env(args, port: int) -> dict:
         }
     )
     return env
-
-
-def flask_cli(env: dict, timeout: float, *command: str) -> str:
-    try:
-        result = subprocess.run(
-            [os.path.join(VENV_BIN, "flask"), "--app", "app", *command],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise SetupError(f"flask {' '.join(command)} took more than {timeout:.0f} s") from exc
-    if result.returncode != 0:
-        raise SetupError(f"flask {' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def start_gunicorn(env: dict, wsgi_app: str, log_path: str) -> subprocess.Popen:
-    log = open(log_path, "wb")  # noqa: SIM115  (closed with the process)
-    process = subprocess.Popen(
-        [os.path.join(VENV_BIN, "gunicorn"), "-c", "gunicorn.conf.py", wsgi_app],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # a Ctrl-C of the bench reaches gunicorn only through us
-    )
-    log.close()
-    return process
-
-
-def stop_gunicorn(process: subprocess.Popen, timeout: float = 45) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        print(f"warning: gunicorn {process.pid} ignored SIGTERM; killing it", file=sys.stderr)
-        process.kill()
-        process.wait(timeout=10)
-
-
-def worker_count(master_pid: int) -> int:
-    count = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                # pid (comm) state ppid ...: comm may hold spaces, so split after the ')'.
-                if int(stat.read().rsplit(")", 1)[1].split()[1]) == master_pid:
-                    count += 1
-        except (OSError, ValueError, IndexError):
-            continue
-    return count
 
 
 def request(port: int, method: str, path: str, payload=None, token=None, timeout=30.0):
@@ -264,7 +194,7 @@ def wait_ready(process: subprocess.Popen, port: int, workers: int, name: str) ->
             raise SetupError(f"{name} (gunicorn) exited with {process.returncode}")
         try:
             status, _ = request(port, "GET", "/health", timeout=2)
-            if status == 200 and worker_count(process.pid) >= workers:
+            if status == 200 and len(worker_pids(process.pid)) >= workers:
                 return
         except OSError:
             pass
@@ -556,7 +486,7 @@ def main(argv=None) -> int:
                   "--seed", str(args.seed))  # fmt: skip
         if not args.no_vacuum:
             say("seeded; VACUUM (ANALYZE)")
-            vacuum(args)
+            vacuum_analyze(args)
         say("checking the ceiling's SQL against the app's")
         same, app_sql = check_ceiling_sql(args)
         if same:

@@ -38,3 +38,14 @@ def drop_database(args) -> None:
 
 def database_url(args) -> str:
     return f"postgresql://{args.pg_user}@{args.pg_host}:{args.pg_port}/{args.db_name}"
+
+
+def vacuum_analyze(args) -> None:
+    """Statistics, and the visibility map that index-only scans need: a settled database."""
+    connection = psycopg2.connect(database_url(args))
+    connection.autocommit = True  # VACUUM cannot run in a transaction
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM (ANALYZE)")
+    finally:
+        connection.close()

@@ -32,9 +32,6 @@ import math
 import os
 import resource
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,19 +43,18 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 from bench.pgdb import create_database, database_url, drop_database, pg_admin  # noqa: E402
+from bench.support import (  # noqa: E402
+    HOST,
+    SetupError,
+    flask_cli,
+    free_port,
+    say,
+    start_gunicorn,
+    stop_gunicorn,
+    worker_pids,
+)
 
-VENV_BIN = os.path.join(ROOT, ".venv", "bin")
-HOST = "127.0.0.1"
 BENCH_MARK = "bench "
-T0 = time.monotonic()
-
-
-def say(text: str) -> None:
-    print(f"[{time.monotonic() - T0:6.1f} s] {text}", flush=True)
-
-
-class SetupError(Exception):
-    pass
 
 
 # --------------------------------------------------------------------------------------------
@@ -83,68 +79,6 @@ def server_env(args, port: int) -> dict:
     if args.worker_class:
         env["GUNICORN_WORKER_CLASS"] = args.worker_class
     return env
-
-
-def flask_cli(env: dict, *command: str) -> None:
-    result = subprocess.run(
-        [os.path.join(VENV_BIN, "flask"), "--app", "app", *command],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if result.returncode != 0:
-        raise SetupError(f"flask {' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def start_gunicorn(env: dict, log_path: str) -> subprocess.Popen:
-    log = open(log_path, "wb")  # noqa: SIM115  (closed with the process)
-    process = subprocess.Popen(
-        [os.path.join(VENV_BIN, "gunicorn"), "-c", "gunicorn.conf.py", "app:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # a Ctrl-C of the bench reaches gunicorn only through us
-    )
-    log.close()
-    return process
-
-
-def stop_gunicorn(process: subprocess.Popen, timeout: float) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        print("warning: gunicorn ignored SIGTERM; killing it", file=sys.stderr)
-        process.kill()
-        process.wait(timeout=10)
-
-
-def worker_pids(master_pid: int) -> list[int]:
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/status") as status:
-                for line in status:
-                    if line.startswith("PPid:"):
-                        if int(line.split()[1]) == master_pid:
-                            pids.append(int(entry))
-                        break
-        except OSError:
-            continue
-    return sorted(pids)
 
 
 def rss_kib(pid: int) -> int:
@@ -807,10 +741,10 @@ def main(argv=None) -> int:
     try:
         say(f"database {args.db_name}: create, migrate, seed")
         create_database(args)
-        flask_cli(env, "db", "upgrade")
-        flask_cli(env, "seed")
+        flask_cli(env, 120, "db", "upgrade")
+        flask_cli(env, 120, "seed")
         say(f"gunicorn on {HOST}:{port}, {args.workers} workers (log: {log_path})")
-        process = start_gunicorn(env, log_path)
+        process = start_gunicorn(env, "app:app", log_path)
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
