@@ -59,23 +59,18 @@ TICKET_COLUMNS = (
     "tickets.category, tickets.requester_id, tickets.assigned_agent_id, tickets.created_at, "
     "tickets.updated_at, tickets.first_response_at, tickets.resolved_at, tickets.closed_at, "
     "tickets.response_due_at, tickets.resolution_due_at, tickets.sla_paused_seconds, "
-    "tickets.sla_paused_at, tickets.message_count, tickets.public_message_count, "
-    "tickets.priority_rank, tickets.version"
+    "tickets.sla_paused_at, tickets.message_count, tickets.public_message_count"
 )
-COUNT_SQL = (
-    "SELECT count(*) AS count_1 \nFROM (SELECT "
-    + ", ".join(f"{c} AS {c.split('.')[1]}" for c in TICKET_COLUMNS.split(", "))
-    + " \nFROM tickets \nWHERE tickets.status IN %(status)s) AS anon_1"
-)
+COUNT_SQL = "SELECT count(*) AS count_1 FROM tickets WHERE tickets.status IN %(status)s"
 LIST_SQL = (
-    "SELECT " + TICKET_COLUMNS + ", (" + COUNT_SQL + ") AS total, "
-    "users_1.id AS id_1, users_1.email, users_1.name, users_2.id AS id_2, "
-    "users_2.name AS name_1, agents_1.id AS id_3, agents_1.team \n"
-    "FROM tickets JOIN users AS users_1 ON users_1.id = tickets.requester_id "
-    "LEFT OUTER JOIN (agents AS agents_1 JOIN users AS users_2 ON users_2.id = agents_1.user_id) "
-    "ON agents_1.id = tickets.assigned_agent_id \n"
-    "WHERE tickets.status IN %(status)s ORDER BY tickets.priority_rank DESC, tickets.id DESC \n"
-    " LIMIT %(limit)s OFFSET %(offset)s"
+    "SELECT " + TICKET_COLUMNS + ", requester.name AS requester_name, "
+    "requester.email AS requester_email, agents.team AS agent_team, "
+    "agent_user.name AS agent_name, (" + COUNT_SQL + ") AS total "
+    "FROM tickets JOIN users AS requester ON requester.id = tickets.requester_id "
+    "LEFT OUTER JOIN agents ON agents.id = tickets.assigned_agent_id "
+    "LEFT OUTER JOIN users AS agent_user ON agent_user.id = agents.user_id "
+    "WHERE tickets.status IN %(status)s ORDER BY tickets.priority_rank DESC, tickets.id DESC "
+    "LIMIT %(limit)s OFFSET %(offset)s"
 )
 
 # Column positions in a LIST_SQL row.
@@ -83,9 +78,8 @@ LIST_SQL = (
     ID, TITLE, DESCRIPTION, STATUS, PRIORITY, CATEGORY, REQUESTER_ID, ASSIGNED_AGENT_ID,
     CREATED_AT, UPDATED_AT, FIRST_RESPONSE_AT, RESOLVED_AT, CLOSED_AT, RESPONSE_DUE_AT,
     RESOLUTION_DUE_AT, SLA_PAUSED_SECONDS, SLA_PAUSED_AT, MESSAGE_COUNT, PUBLIC_MESSAGE_COUNT,
-    PRIORITY_RANK, VERSION, TOTAL, REQUESTER_USER_ID, REQUESTER_EMAIL, REQUESTER_NAME,
-    AGENT_USER_ID, AGENT_USER_NAME, AGENT_ID, AGENT_TEAM,
-) = range(29)  # fmt: skip
+    REQUESTER_NAME, REQUESTER_EMAIL, AGENT_TEAM, AGENT_NAME, TOTAL,
+) = range(24)  # fmt: skip
 
 
 class Pool:
@@ -152,8 +146,8 @@ def item(row: tuple, now: datetime) -> dict:
             due, clock = resolution_due_at, paused_at or now
         sla_status = "at_risk" if (due - clock) * 4 < due - row[CREATED_AT] else "on_track"
     agent = None
-    if row[AGENT_ID] is not None:
-        agent = {"id": row[AGENT_ID], "name": row[AGENT_USER_NAME], "team": row[AGENT_TEAM]}
+    if row[ASSIGNED_AGENT_ID] is not None:
+        agent = {"id": row[ASSIGNED_AGENT_ID], "name": row[AGENT_NAME], "team": row[AGENT_TEAM]}
     return {
         "id": row[ID],
         "title": row[TITLE],
@@ -163,7 +157,7 @@ def item(row: tuple, now: datetime) -> dict:
         "category": row[CATEGORY],
         "requester_id": row[REQUESTER_ID],
         "requester": {
-            "id": row[REQUESTER_USER_ID],
+            "id": row[REQUESTER_ID],
             "name": row[REQUESTER_NAME],
             "email": row[REQUESTER_EMAIL],
         },

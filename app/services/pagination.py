@@ -33,11 +33,22 @@ def rows_and_total(stmt: Select, page: int, per_page: int) -> tuple[list, int]:
     asked for on its own. Each row gets one more column, `total`, at its end.
     """
     count = select(func.count()).select_from(stmt.order_by(None).subquery()).correlate(None)
+    return _rows_with(count, stmt, page, per_page, db.session.execute)
+
+
+def plain_rows_and_total(stmt: Select, count: Select, page: int, per_page: int) -> tuple[list, int]:
+    """As `rows_and_total`, for a Core select of columns, with its count written apart (so
+    that it can leave out joins the page needs). The rows come from the session's connection,
+    past the ORM's result layer, which only slowed them down."""
+    return _rows_with(count, stmt, page, per_page, db.session.connection().execute)
+
+
+def _rows_with(count: Select, stmt: Select, page: int, per_page: int, execute) -> tuple[list, int]:
     page_stmt = stmt.add_columns(count.scalar_subquery().label("total"))
-    rows = db.session.execute(page_stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    rows = execute(page_stmt.limit(per_page).offset((page - 1) * per_page)).all()
     if rows:
         return rows, rows[0].total
-    return rows, db.session.scalar(count) if page > 1 else 0
+    return rows, execute(count).scalar() if page > 1 else 0
 
 
 def envelope(items: list, page: int, per_page: int, total: int) -> dict:
