@@ -87,7 +87,7 @@ def test_rate_limit_key_is_the_user_of_a_valid_token_until_it_expires(app, monke
 
     from flask_jwt_extended import create_access_token
 
-    import app.ratelimit as ratelimit
+    import app.jwt_manager as jwt_manager
 
     with app.app_context():
         token = create_access_token(identity="42")
@@ -95,7 +95,7 @@ def test_rate_limit_key_is_the_user_of_a_valid_token_until_it_expires(app, monke
     assert _key_for(app, token) == "user:42"  # the second time from the cache
     # Once expired, a token seen before is no longer trusted, cache or not.
     later = time.time() + app.config["JWT_ACCESS_TOKEN_EXPIRES"].total_seconds() + 1
-    monkeypatch.setattr(ratelimit.time, "time", lambda: later)
+    monkeypatch.setattr(jwt_manager.time, "time", lambda: later)
     assert _key_for(app, token) == "addr:10.1.2.3"
 
 
