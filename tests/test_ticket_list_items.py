@@ -134,3 +134,20 @@ def test_list_items_show_people_and_sla_state(client, admin, auth, varied):
 
     assert closed["sla_status"] == "met" and closed["closed_at"] == "2026-05-04T12:00:00Z"
     assert overdue["resolution_breached"] is True
+
+
+def test_the_same_list_asked_by_two_requesters_shows_each_their_own(
+    client, auth, make_user, make_ticket
+):
+    # The list's statements are built once per scope and arguments (app/services/tickets.py).
+    first, second = make_user("requester"), make_user("requester")
+    make_ticket(first, title="first's")
+    url = "/api/tickets?status=open&sort=-created_at&per_page=10"
+    for _ in range(2):
+        assert [i["title"] for i in client.get(url, headers=auth(first)).get_json()["items"]] == [
+            "first's"
+        ]
+        assert client.get(url, headers=auth(second)).get_json()["items"] == []
+    make_ticket(second, title="second's")
+    page = client.get(url, headers=auth(second)).get_json()
+    assert [i["title"] for i in page["items"]] == ["second's"] and page["total"] == 1

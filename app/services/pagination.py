@@ -33,22 +33,27 @@ def rows_and_total(stmt: Select, page: int, per_page: int) -> tuple[list, int]:
     asked for on its own. Each row gets one more column, `total`, at its end.
     """
     count = select(func.count()).select_from(stmt.order_by(None).subquery()).correlate(None)
-    return _rows_with(count, stmt, page, per_page, db.session.execute)
+    return _rows_with(page_with_total(stmt, count, page, per_page), count, page, db.session)
 
 
-def plain_rows_and_total(stmt: Select, count: Select, page: int, per_page: int) -> tuple[list, int]:
-    """As `rows_and_total`, for a Core select of columns, with its count written apart (so
-    that it can leave out joins the page needs). The rows come from the session's connection,
-    past the ORM's result layer, which only slowed them down."""
-    return _rows_with(count, stmt, page, per_page, db.session.connection().execute)
+def page_with_total(stmt: Select, count: Select, page: int, per_page: int) -> Select:
+    """The page of `stmt`, each row carrying `count` as its last column, `total`."""
+    stmt = stmt.add_columns(count.scalar_subquery().label("total"))
+    return stmt.limit(per_page).offset((page - 1) * per_page)
 
 
-def _rows_with(count: Select, stmt: Select, page: int, per_page: int, execute) -> tuple[list, int]:
-    page_stmt = stmt.add_columns(count.scalar_subquery().label("total"))
-    rows = execute(page_stmt.limit(per_page).offset((page - 1) * per_page)).all()
+def plain_rows_and_total(page_stmt: Select, count: Select, page: int) -> tuple[list, int]:
+    """As `rows_and_total`, for a page made by `page_with_total` from a Core select of columns
+    (whose count can leave out joins the page needs). The rows come from the session's
+    connection, past the ORM's result layer, which only slowed them down."""
+    return _rows_with(page_stmt, count, page, db.session.connection())
+
+
+def _rows_with(page_stmt: Select, count: Select, page: int, executor) -> tuple[list, int]:
+    rows = executor.execute(page_stmt).all()
     if rows:
         return rows, rows[0].total
-    return rows, execute(count).scalar() if page > 1 else 0
+    return rows, executor.execute(count).scalar() if page > 1 else 0
 
 
 def envelope(items: list, page: int, per_page: int, total: int) -> dict:

@@ -66,9 +66,18 @@ def get_visible_user(caller: User, user_id: int) -> User:
 
 def visible_tickets(caller: User, stmt: Select | None = None) -> Select:
     """Tickets the caller may see: all for staff, their own for a requester."""
+    return tickets_of(ticket_scope(caller), stmt)
+
+
+def ticket_scope(caller: User) -> int | None:
+    """Whose tickets the caller may see: None for every ticket, else a requester's id."""
+    return None if is_staff(caller) else caller.id
+
+
+def tickets_of(scope: int | None, stmt: Select | None = None) -> Select:
     stmt = stmt if stmt is not None else select(Ticket)
-    if not is_staff(caller):
-        stmt = stmt.where(Ticket.requester_id == caller.id)
+    if scope is not None:
+        stmt = stmt.where(Ticket.requester_id == scope)
     return stmt
 
 
