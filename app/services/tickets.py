@@ -22,9 +22,9 @@ SORT_COLUMNS = {
 TRACKED_FIELDS = ("title", "description", "priority", "category")
 
 # A list page is read as plain rows, the people on each ticket joined as the columns their
-# summaries show: for a page of 25, building identity-mapped ORM objects took more CPU than
-# the rest of the request together (bench/http). Built once, from the tables, because
-# building and hashing the select of 23 columns was the next largest cost.
+# summaries show: identity-mapped ORM objects for a page of 25 cost an eighth of the request's
+# CPU (bench/README.md). Built once, from the tables, because building and hashing the select
+# of 23 columns on every request was the next largest cost.
 _TICKETS = Ticket.__table__
 _REQUESTER = User.__table__.alias("requester")
 _AGENTS = Agent.__table__
@@ -97,8 +97,8 @@ def _list_statements(scope: int | None, args: dict) -> tuple[Select, Select]:
 @lru_cache(maxsize=256)
 def _cached_list_statements(scope: int | None, frozen_args: tuple) -> tuple[Select, Select]:
     # A statement object built once also keeps its SQL cache key: building the list's select
-    # and computing that key were a tenth of the CPU of a list request (bench/http). Clients
-    # ask for the same lists over and over (a desk's views, polling).
+    # and computing that key were a seventh of the CPU of a list request (bench/README.md).
+    # Clients ask for the same lists over and over (a desk's views, polling).
     return _list_statements(scope, dict(frozen_args))
 
 
