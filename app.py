@@ -3,6 +3,7 @@
 import os
 
 from app import create_app
+from app.request_log import DevRequestHandler
 
 app = create_app()
 
@@ -16,4 +17,5 @@ if __name__ == "__main__":
         host=os.environ.get("HOST", "127.0.0.1"),
         port=int(os.environ.get("PORT", 5001)),
         threaded=True,
+        request_handler=DevRequestHandler,
     )

@@ -9,12 +9,21 @@ load_dotenv()
 
 BASE_DIR = os.path.abspath(os.path.dirname(__file__))
 DEFAULT_JWT_SECRET = "dev-only-insecure-secret-change-me-in-production"
+# HS256 keys shorter than the hash (32 bytes) can be brute-forced offline from any one token.
+MIN_SECRET_LENGTH = 32
 
 
 def insecure_secret_message(flask_env: str | None, secret: str | None) -> str | None:
     """Why production must not start with this JWT secret, or None when it may."""
-    if flask_env == "production" and (not secret or secret == DEFAULT_JWT_SECRET):
+    if flask_env != "production":
+        return None
+    if not secret or secret == DEFAULT_JWT_SECRET:
         return "Set JWT_SECRET_KEY to a long random value to run in production."
+    if len(secret) < MIN_SECRET_LENGTH:
+        return (
+            f"JWT_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters in production "
+            '(e.g. python -c "import secrets; print(secrets.token_urlsafe(48))").'
+        )
     return None
 
 
@@ -64,6 +73,9 @@ class Config:
 
     RATELIMIT_DEFAULT = os.environ.get("RATELIMIT_DEFAULT", "600 per minute")
     RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute")
+    # Password spraying: many e-mails from one address, or one e-mail from many addresses.
+    RATELIMIT_LOGIN_PER_ADDRESS = os.environ.get("RATELIMIT_LOGIN_PER_ADDRESS", "30 per minute")
+    RATELIMIT_LOGIN_PER_ACCOUNT = os.environ.get("RATELIMIT_LOGIN_PER_ACCOUNT", "50 per hour")
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_SWALLOW_ERRORS = True
@@ -80,6 +92,7 @@ class Config:
     EVENTS_HEARTBEAT_SECONDS = float(os.environ.get("EVENTS_HEARTBEAT_SECONDS", 15))
     EVENTS_POLL_SECONDS = float(os.environ.get("EVENTS_POLL_SECONDS", 1))
     EVENTS_MAX_STREAM_SECONDS = float(os.environ.get("EVENTS_MAX_STREAM_SECONDS", 600))
+    EVENTS_MAX_STREAMS_PER_USER = _env_int("EVENTS_MAX_STREAMS_PER_USER", 10)
     IDEMPOTENCY_TTL_HOURS = 24
     PASSWORD_HASH_PARAMS: dict = {}
     # How many reverse proxies set X-Forwarded-For in front of the app (0: none, trust nothing);
@@ -107,6 +120,8 @@ class TestingConfig(Config):
     # Cheap hashing keeps the suite fast; production uses argon2's defaults.
     PASSWORD_HASH_PARAMS = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
     RATELIMIT_LOGIN = "1000 per minute"
+    RATELIMIT_LOGIN_PER_ADDRESS = "1000 per minute"
+    RATELIMIT_LOGIN_PER_ACCOUNT = "1000 per minute"
     RATELIMIT_DEFAULT = "100000 per minute"
     RATELIMIT_STORAGE_URI = "memory://"
     EVENTS_HEARTBEAT_SECONDS = 0.2

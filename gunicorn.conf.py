@@ -70,6 +70,9 @@ limit_request_line = _env_int("GUNICORN_LIMIT_REQUEST_LINE", 0)
 
 # Logs go to stdout/stderr, where Docker, systemd and PaaS platforms collect them.
 accesslog = "-"
+# gunicorn's default format with the path alone: the query string can carry a stream token
+# (?token=, for EventSource, which cannot send headers), and no token may reach a log.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(f)s" "%(a)s"'
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 

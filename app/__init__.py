@@ -25,7 +25,7 @@ def create_app(config_name: str | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1)
 
     from app import models  # noqa: F401  (registers the tables)
-    from app.services import events  # noqa: F401  (registers the outbox writer)
+    from app.services import events, sessions  # noqa: F401  (register the outbox, sessions)
 
     db.init_app(app)
     migrate.init_app(

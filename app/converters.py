@@ -7,6 +7,9 @@ from app.models.types import MAX_ID as ID_MAX
 
 
 class IdConverter(IntegerConverter):
+    # ASCII digits: Werkzeug's \d+ would also match other scripts' digits, which int() reads.
+    regex = r"[0-9]+"
+
     def __init__(self, map, *args, **kwargs):
         kwargs.setdefault("min", 1)
         kwargs.setdefault("max", ID_MAX)

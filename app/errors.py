@@ -57,6 +57,10 @@ class Unauthorized(ServiceError):
     status, title = 401, "Unauthorized"
 
 
+class TooManyRequests(ServiceError):
+    status, title = 429, "Too Many Requests"
+
+
 def problem_response(
     status: int, title: str, detail: str, errors: dict | None = None, headers: dict | None = None
 ):

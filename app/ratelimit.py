@@ -22,6 +22,18 @@ def rate_limit_key() -> str:
 
 
 def login_rate_limit_key() -> str:
+    return f"login:{get_remote_address()}:{_login_email()}"
+
+
+def login_address_key() -> str:
+    return f"login-address:{get_remote_address()}"
+
+
+def login_account_key() -> str:
+    return f"login-account:{_login_email()}"
+
+
+def _login_email() -> str:
     try:
         body = request.get_json(silent=True)
     except (HTTPException, RecursionError):
@@ -30,5 +42,4 @@ def login_rate_limit_key() -> str:
         # attempts counted so far; the view answers 413 anyway.
         body = None
     email = body.get("email") if isinstance(body, dict) else None
-    email = email.strip().lower() if isinstance(email, str) else ""
-    return f"login:{get_remote_address()}:{email}"
+    return email.strip().lower() if isinstance(email, str) else ""

@@ -12,6 +12,7 @@ import time
 import uuid
 
 from flask import Flask, g, request
+from werkzeug.serving import WSGIRequestHandler
 
 logger = logging.getLogger("servicedesk.request")
 SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -57,3 +58,14 @@ def register_request_log(app: Flask) -> None:
             )
         )
         return response
+
+
+class DevRequestHandler(WSGIRequestHandler):
+    """The development server's request log line, without the query string (it may carry a
+    stream token)."""
+
+    def log_request(self, code="-", size="-") -> None:
+        method, _, rest = self.requestline.partition(" ")
+        target, _, version = rest.rpartition(" ")
+        self.requestline = f"{method} {target.split('?', 1)[0]} {version}"
+        super().log_request(code, size)

@@ -489,6 +489,7 @@ def build_app(args, now: datetime):
             if admin is None:
                 raise SetupError(f"no user {ADMIN_EMAIL}: was the database seeded?")
             value = issue_tokens(admin)["access_token"]
+            db.session.commit()  # the login session the token belongs to
             db.session.remove()
         return value
 

@@ -22,8 +22,9 @@ from app.services.passwords import hash_password
 
 TABLES = (
     "events",
+    "event_streams",
     "idempotency_keys",
-    "revoked_tokens",
+    "auth_sessions",
     "ticket_activities",
     "ticket_messages",
     "tickets",
@@ -140,7 +141,9 @@ def create_ticket(requester: User, **fields) -> Ticket:
 
 
 def headers_for(user: User) -> dict:
-    return {"Authorization": "Bearer " + tokens.issue_tokens(user)["access_token"]}
+    access_token = tokens.issue_tokens(user)["access_token"]
+    db.session.commit()  # the login session the token belongs to
+    return {"Authorization": "Bearer " + access_token}
 
 
 @pytest.fixture

@@ -34,7 +34,8 @@ def wait_healthy(port: int, seconds: float = 30) -> None:
 def start_gunicorn(
     port: int, workers: int = 2, config: str = "testing", output=None, **env
 ) -> subprocess.Popen:
-    """gunicorn with the app's `config` on the test database; `env` overrides the environment."""
+    """gunicorn with the app's `config` on the test database; `env` overrides the environment
+    (`access_log`, a file path, is the server's access log)."""
     from app.extensions import db
 
     url = db.engine.url.render_as_string(hide_password=False)
@@ -44,10 +45,15 @@ def start_gunicorn(
 
 
 def start_server_process(
-    port: int, workers: int = 2, config: str = "testing", output=None, **env
+    port: int,
+    workers: int = 2,
+    config: str = "testing",
+    output=None,
+    access_log: str = "/dev/null",
+    **env,
 ) -> subprocess.Popen:
     """gunicorn with the app's `config` on the database the environment names; its stdout and
-    stderr go to the file `output` when given."""
+    stderr go to the file `output` when given, its access log to the file `access_log`."""
     environment = {
         **os.environ,
         "BIND": f"127.0.0.1:{port}",
@@ -61,7 +67,7 @@ def start_server_process(
             "-c",
             "gunicorn.conf.py",
             "--access-logfile",
-            "/dev/null",
+            access_log,
             f"app:create_app('{config}')",
         ],
         cwd=ROOT,

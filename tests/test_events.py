@@ -221,7 +221,7 @@ def test_logout_ends_the_stream(client, open_stream, requester, auth):
     stream = open_stream("/api/events", headers)
     assert client.post("/api/auth/logout", headers=headers).status_code == 204
     blocks = list(stream.blocks(timeout=3.0))
-    assert any("revoked" in block for block in blocks)
+    assert any("session ended" in block for block in blocks)
 
 
 def test_expired_token_ends_the_stream(client, open_stream, requester, auth, freeze_time):
@@ -250,8 +250,8 @@ def test_a_stream_that_stops_reading_is_closed_without_holding_up_the_others(app
     from app.services.dispatcher import CLOSED, Dispatcher, Subscriber
 
     dispatcher = Dispatcher(db.engine, poll_seconds=1)
-    stalled = Subscriber(user_id=1, is_staff=True, token_jti="a", buffer=queue.Queue(maxsize=5))
-    reading = Subscriber(user_id=2, is_staff=True, token_jti="b")
+    stalled = Subscriber(user_id=1, is_staff=True, session_id="a", buffer=queue.Queue(maxsize=5))
+    reading = Subscriber(user_id=2, is_staff=True, session_id="b")
     dispatcher.subscribers.update({stalled, reading})
     for event_id in range(1, 21):
         event = SimpleNamespace(

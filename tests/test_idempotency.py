@@ -225,15 +225,15 @@ def test_racing_ticket_posts_with_one_key_create_one_ticket(
 def test_racing_message_posts_with_one_key_create_one_message(
     app, auth, agent, make_ticket, requester, both_pass_the_first_lookup
 ):
-    ticket = make_ticket(requester)
+    ticket_id = make_ticket(requester).id  # read here: the threads must not share a session
     headers = with_key(auth(agent.user), "race-key")
     first, second = run_concurrently(
-        app, [lambda c: response_of(post_message(c, headers, ticket.id))] * 2
+        app, [lambda c: response_of(post_message(c, headers, ticket_id))] * 2
     )
     assert first[0] == second[0] == 201, (first, second)
     assert first == second
     assert count(Message) == 1
-    assert stored(Ticket, ticket.id)["message_count"] == 1
+    assert stored(Ticket, ticket_id)["message_count"] == 1
 
 
 def test_racing_posts_without_lookup_interleaving_create_one_ticket(app, auth, requester):

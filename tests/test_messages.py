@@ -584,17 +584,18 @@ def test_concurrent_posts_on_one_ticket_both_succeed(
     app, auth, agent, requester, ticket, both_read_before_locking
 ):
     staff, own = auth(agent.user), auth(requester)
+    ticket_id = ticket.id  # read here: the threads must not share this session
     both_read_before_locking()
     results = run_concurrently(
         app,
         [
-            lambda c: post(c, staff, ticket.id, "from staff").status_code,
-            lambda c: post(c, own, ticket.id, "from requester").status_code,
+            lambda c: post(c, staff, ticket_id, "from staff").status_code,
+            lambda c: post(c, own, ticket_id, "from requester").status_code,
         ],
     )
     assert results == [201, 201]
     assert count(Message) == 2
-    row = stored(Ticket, ticket.id)
+    row = stored(Ticket, ticket_id)
     assert (row["message_count"], row["public_message_count"]) == (2, 2)
 
 

@@ -7,7 +7,7 @@ from app.auth import tokens
 from app.auth.guards import Blueprint, me
 from app.errors import Unauthorized
 from app.extensions import db, limiter
-from app.ratelimit import login_rate_limit_key
+from app.ratelimit import login_account_key, login_address_key, login_rate_limit_key
 from app.schemas.agent import MeSchema
 from app.schemas.auth import LoginSchema, LogoutSchema, RefreshedSchema, TokenSchema
 from app.services import agents as agent_service
@@ -18,6 +18,12 @@ blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Authentic
 
 @blp.route("/login", methods=["POST"])
 @limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], key_func=login_rate_limit_key)
+@limiter.limit(
+    lambda: current_app.config["RATELIMIT_LOGIN_PER_ADDRESS"], key_func=login_address_key
+)
+@limiter.limit(
+    lambda: current_app.config["RATELIMIT_LOGIN_PER_ACCOUNT"], key_func=login_account_key
+)
 @blp.arguments(LoginSchema)
 @blp.response(200, TokenSchema)
 @blp.alt_response(401, description="Wrong e-mail or password")
@@ -30,7 +36,9 @@ def login(credentials):
     if user is None:
         raise Unauthorized("Wrong e-mail or password.")
     agent_service.attach_open_ticket_counts([user.agent] if user.agent else [])
-    return {**tokens.issue_tokens(user), "user": user}
+    issued = tokens.issue_tokens(user)
+    db.session.commit()
+    return {**issued, "user": user}
 
 
 @blp.route("/refresh", methods=["POST"])
@@ -40,7 +48,7 @@ def login(credentials):
 @blp.alt_response(401, description="Not a valid refresh token")
 def refresh():
     """Exchange a refresh token (as Bearer) for a new access token."""
-    return tokens.refresh_access(me(), get_jwt()["jti"])
+    return tokens.refresh_access(me(), get_jwt())
 
 
 @blp.route("/logout", methods=["POST"])
@@ -50,8 +58,9 @@ def refresh():
 @blp.arguments(LogoutSchema, required=False)
 @blp.response(204)
 def logout(body):
-    """Revoke the presented token, its refresh token and a refresh token sent in the body."""
-    tokens.revoke(get_jwt(), (body or {}).get("refresh_token"))
+    """End the session of the presented token (all its tokens and streams), and the session of
+    a refresh token sent in the body."""
+    tokens.logout(get_jwt(), (body or {}).get("refresh_token"))
     db.session.commit()
 
 

@@ -1,6 +1,6 @@
 """SQLAlchemy models; importing this package registers every table on the metadata."""
 
-from app.models.auth import IdempotencyKey, RevokedToken
+from app.models.auth import AuthSession, EventStream, IdempotencyKey
 from app.models.event import Event
 from app.models.ticket import Activity, Message, Ticket
 from app.models.user import Agent, User
@@ -8,10 +8,11 @@ from app.models.user import Agent, User
 __all__ = [
     "Activity",
     "Agent",
+    "AuthSession",
     "Event",
+    "EventStream",
     "IdempotencyKey",
     "Message",
-    "RevokedToken",
     "Ticket",
     "User",
 ]

@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.types import UTCDateTime
+from app.models.types import SQLITE_AUTOINCREMENT, UTCDateTime
 from app.models.user import Agent, User, _in
 from app.services.clock import now
 
@@ -66,6 +66,7 @@ class Ticket(db.Model):
         Index("ix_tickets_resolved_at_created_at", "resolved_at", "created_at"),
         # Lists sorted by priority (migration 0003).
         Index("ix_tickets_priority_rank_id", "priority_rank", "id"),
+        SQLITE_AUTOINCREMENT,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -111,7 +112,10 @@ class Ticket(db.Model):
 
 class Message(db.Model):
     __tablename__ = "ticket_messages"
-    __table_args__ = (Index("ix_ticket_messages_ticket_id_id", "ticket_id", "id"),)
+    __table_args__ = (
+        Index("ix_ticket_messages_ticket_id_id", "ticket_id", "id"),
+        SQLITE_AUTOINCREMENT,
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
@@ -134,6 +138,7 @@ class Activity(db.Model):
     __table_args__ = (
         CheckConstraint(_in("action", ACTIONS), name="action"),
         Index("ix_ticket_activities_ticket_id_id", "ticket_id", "id"),
+        SQLITE_AUTOINCREMENT,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,6 +8,10 @@ from sqlalchemy.types import TypeDecorator
 # Ids are 32-bit INTEGER columns: a larger value names no row (and overflows SQL binding).
 MAX_ID = 2**31 - 1
 
+# Table option: SQLite hands out ids above any ever used (AUTOINCREMENT), not max(id) + 1, so
+# the id of a deleted row never names another one. PostgreSQL's sequences never reuse ids anyway.
+SQLITE_AUTOINCREMENT = {"sqlite_autoincrement": True}
+
 # SQLite only autoincrements an INTEGER PRIMARY KEY.
 BigIntegerId = BigInteger().with_variant(Integer, "sqlite")
 

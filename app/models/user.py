@@ -6,7 +6,7 @@ from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, Stri
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.types import UTCDateTime
+from app.models.types import SQLITE_AUTOINCREMENT, UTCDateTime
 from app.services.clock import now
 
 ROLES = ("admin", "manager", "agent", "requester")
@@ -21,7 +21,9 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 
 class User(db.Model):
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+    # Ids are never reused on SQLite either: a token or a link naming a deleted user must never
+    # name the next one.
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"), SQLITE_AUTOINCREMENT)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -50,6 +52,7 @@ class Agent(db.Model):
     __table_args__ = (
         CheckConstraint(_in("availability", AVAILABILITIES), name="availability"),
         CheckConstraint("max_open_tickets >= 0", name="max_open_tickets"),
+        SQLITE_AUTOINCREMENT,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

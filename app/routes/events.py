@@ -65,7 +65,7 @@ def _event_stream(ticket_id: int | None) -> Response:
     subscriber = Subscriber(
         user_id=caller.id,
         is_staff=permissions.is_staff(caller),
-        token_jti=claims.get("ajti", claims["jti"]),
+        session_id=claims["sid"],
         ticket_id=ticket_id,
     )
     expires_at = datetime.fromtimestamp(claims["exp"], UTC) if "exp" in claims else None

@@ -2,6 +2,7 @@
 
 from flask import url_for
 from flask.views import MethodView
+from flask_jwt_extended import get_jwt
 
 from app.auth.guards import STAFF, Blueprint, me
 from app.extensions import db
@@ -62,7 +63,8 @@ class User(MethodView):
         user = permissions.get_visible_user(caller, user_id)
         permissions.check_user_update(caller, user, set(data))
         check_if_match(_dump(user))
-        service.update_user(user, data)
+        own_session = get_jwt()["sid"] if user.id == caller.id else None
+        service.update_user(user, data, keep_session_id=own_session)
         db.session.commit()
         return user, 200, etag_header(_dump(user))
 

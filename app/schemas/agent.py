@@ -6,6 +6,7 @@ from app.models.ticket import CATEGORIES
 from app.models.user import AVAILABILITIES
 from app.schemas.common import (
     ID_RANGE,
+    Integer,
     PageQuerySchema,
     Schema,
     UTCDateTimeField,
@@ -19,15 +20,15 @@ AGENT_SORTS = ("name", "team")
 
 
 class AgentSchema(Schema):
-    id = fields.Integer()
-    user_id = fields.Integer()
+    id = Integer()
+    user_id = Integer()
     name = fields.String()
     email = fields.String()
     team = fields.String(allow_none=True)
     skills = fields.List(fields.String())
     availability = fields.String()
-    max_open_tickets = fields.Integer()
-    open_tickets = fields.Integer()
+    max_open_tickets = Integer()
+    open_tickets = Integer()
     is_active = fields.Boolean()
     created_at = UTCDateTimeField()
     updated_at = UTCDateTimeField()
@@ -41,14 +42,14 @@ class AgentUpdateSchema(Schema):
     team = fields.String(allow_none=True, validate=validate.Length(max=60))
     skills = fields.List(fields.String(validate=validate.OneOf(CATEGORIES)))
     availability = fields.String(validate=validate.OneOf(AVAILABILITIES))
-    max_open_tickets = fields.Integer(validate=validate.Range(min=0, max=1000))
+    max_open_tickets = Integer(validate=validate.Range(min=0, max=1000))
     is_active = fields.Boolean()
 
 
 class AgentCreateSchema(LowercaseEmailMixin, AgentUpdateSchema):
     """Either `user_id` of an existing user, or `name`, `email` and `password` of a new one."""
 
-    user_id = fields.Integer(validate=ID_RANGE)
+    user_id = Integer(validate=ID_RANGE)
     name = fields.String(validate=validate.Length(min=1, max=120))
     email = fields.Email(validate=validate.Length(max=254))
     password = fields.String(load_only=True, validate=validate.Length(min=8, max=256))

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from marshmallow import ValidationError, fields, post_load, validate
 
-from app.schemas.common import QuerySchema, Schema, TimeBound, UTCDateTimeField
+from app.schemas.common import Integer, QuerySchema, Schema, TimeBound, UTCDateTimeField
 from app.schemas.ticket import TicketQuerySchema, TicketSchema
 from app.services import analytics, clock
 
@@ -89,7 +89,7 @@ class AgingQuerySchema(TicketQuerySchema):
 
 
 def _count(description: str) -> fields.Integer:
-    return fields.Integer(metadata={"description": description})
+    return Integer(metadata={"description": description})
 
 
 def _nullable_number(description: str) -> fields.Float:
@@ -144,7 +144,7 @@ class SlaAdherenceSchema(Schema):
 
 
 class AgedTicketSchema(TicketSchema):
-    age_seconds = fields.Integer(metadata={"description": "Whole seconds since created_at."})
+    age_seconds = Integer(metadata={"description": "Whole seconds since created_at."})
 
 
 class AgingBucketSchema(Schema):
@@ -152,7 +152,7 @@ class AgingBucketSchema(Schema):
     count = _count("Open tickets whose age falls in the bucket (lower bound inclusive).")
     by = fields.Dict(
         keys=fields.String(),
-        values=fields.Integer(),
+        values=Integer(),
         metadata={
             "description": "Count per group key (groups without tickets left out); "
             f"`{analytics.NO_KEY}` for tickets without a team."
@@ -189,7 +189,7 @@ class VolumeSchema(Schema):
 
 
 class AgentPerformanceRowSchema(Schema):
-    agent_id = fields.Integer()
+    agent_id = Integer()
     name = fields.String()
     team = fields.String(allow_none=True)
     assigned = _count("Tickets assigned to the agent and created in the window.")

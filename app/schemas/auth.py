@@ -3,7 +3,7 @@
 from marshmallow import fields, validate
 
 from app.schemas.agent import MeSchema
-from app.schemas.common import Schema
+from app.schemas.common import Integer, Schema
 
 
 class LoginSchema(Schema):
@@ -15,13 +15,13 @@ class TokenSchema(Schema):
     access_token = fields.String()
     refresh_token = fields.String()
     token_type = fields.String()
-    expires_in = fields.Integer()
+    expires_in = Integer()
     user = fields.Nested(MeSchema)
 
 
 class RefreshedSchema(Schema):
     access_token = fields.String()
-    expires_in = fields.Integer()
+    expires_in = Integer()
 
 
 class LogoutSchema(Schema):

@@ -1,6 +1,7 @@
 """Schemas and fields shared by every resource: pagination, sorting, lists, time filters."""
 
 import functools
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta
 
@@ -13,6 +14,18 @@ MAX_PER_PAGE = 100
 # Beyond these a value cannot name anything, and the databases would overflow on it (a 500).
 MAX_PAGE = 1_000_000_000  # keeps OFFSET within a 64-bit integer
 ID_RANGE = validate.Range(min=1, max=MAX_ID)
+# What the contract calls an integer when it comes as text: ASCII digits. Python's int() also
+# takes "١٢", " 12 " and "1_2", and refuses over 4,300 digits with an error of its own.
+INTEGER_TEXT = re.compile(r"-?[0-9]{1,18}")
+
+
+class Integer(fields.Integer):
+    """An integer from JSON, or from text of ASCII digits only (query strings, CSV lists)."""
+
+    def _validated(self, value):
+        if isinstance(value, str) and not INTEGER_TEXT.fullmatch(value):
+            raise self.make_error("invalid")
+        return super()._validated(value)
 
 
 def _has_nul(value) -> bool:
@@ -101,8 +114,8 @@ class QuerySchema(RejectNulMixin, ma.Schema):
 
 
 class PageQuerySchema(QuerySchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
-    per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+    page = Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
+    per_page = Integer(load_default=25, validate=validate.Range(min=1, max=MAX_PER_PAGE))
 
 
 def no_nul_characters(value: str) -> None:

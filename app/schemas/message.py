@@ -5,6 +5,7 @@ from marshmallow import fields, validate
 from app.models.ticket import ACTIONS
 from app.schemas.common import (
     MAX_ID,
+    Integer,
     PageQuerySchema,
     Schema,
     UTCDateTimeField,
@@ -16,20 +17,20 @@ BODY_RULES = [validate.Length(min=1, max=10000), no_nul_characters]
 
 
 class AuthorSchema(Schema):
-    id = fields.Integer()
+    id = Integer()
     name = fields.String()
     role = fields.String()
 
 
 class ActorSchema(Schema):
-    id = fields.Integer()
+    id = Integer()
     name = fields.String()
 
 
 class MessageSchema(Schema):
-    id = fields.Integer()
-    ticket_id = fields.Integer()
-    author_id = fields.Integer()
+    id = Integer()
+    ticket_id = Integer()
+    author_id = Integer()
     author = fields.Nested(AuthorSchema)
     body = fields.String()
     is_internal = fields.Boolean()
@@ -38,7 +39,7 @@ class MessageSchema(Schema):
 
 
 class MessageCreateSchema(Schema):
-    ticket_id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
+    ticket_id = Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
     body = fields.String(required=True, validate=BODY_RULES)
     is_internal = fields.Boolean(load_default=False)
 
@@ -50,9 +51,9 @@ class MessageUpdateSchema(Schema):
 
 
 class ActivitySchema(Schema):
-    id = fields.Integer()
-    ticket_id = fields.Integer()
-    actor_id = fields.Integer()
+    id = Integer()
+    ticket_id = Integer()
+    actor_id = Integer()
     actor = fields.Nested(ActorSchema)
     action = fields.String(validate=validate.OneOf(ACTIONS))
     field = fields.String(allow_none=True)
@@ -62,22 +63,22 @@ class ActivitySchema(Schema):
 
 
 class MessageQuerySchema(PageQuerySchema):
-    after_id = fields.Integer(validate=validate.Range(min=0, max=MAX_ID))
+    after_id = Integer(validate=validate.Range(min=0, max=MAX_ID))
 
 
 class TimelineItemSchema(Schema):
     """A message or an activity, told apart by `type`; the other kind's fields are absent."""
 
     type = fields.String(validate=validate.OneOf(("message", "activity")))
-    id = fields.Integer()
-    ticket_id = fields.Integer()
+    id = Integer()
+    ticket_id = Integer()
     created_at = UTCDateTimeField()
-    author_id = fields.Integer()
+    author_id = Integer()
     author = fields.Nested(AuthorSchema)
     body = fields.String()
     is_internal = fields.Boolean()
     edited_at = UTCDateTimeField(allow_none=True)
-    actor_id = fields.Integer()
+    actor_id = Integer()
     actor = fields.Nested(ActorSchema)
     action = fields.String()
     field = fields.String(allow_none=True)

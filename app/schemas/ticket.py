@@ -6,6 +6,7 @@ from app.models.ticket import CATEGORIES, PRIORITIES, STATUSES
 from app.schemas.common import (
     ID_RANGE,
     CommaList,
+    Integer,
     PageQuerySchema,
     Schema,
     TimeBound,
@@ -22,27 +23,27 @@ SLA_STATUSES = ("met", "breached", "at_risk", "on_track")
 
 
 class RequesterSummarySchema(Schema):
-    id = fields.Integer()
+    id = Integer()
     name = fields.String()
     email = fields.String()
 
 
 class AgentSummarySchema(Schema):
-    id = fields.Integer()
+    id = Integer()
     name = fields.String()
     team = fields.String(allow_none=True)
 
 
 class TicketSchema(Schema):
-    id = fields.Integer()
+    id = Integer()
     title = fields.String()
     description = fields.String()
     status = fields.String(validate=validate.OneOf(STATUSES))
     priority = fields.String(validate=validate.OneOf(PRIORITIES))
     category = fields.String(validate=validate.OneOf(CATEGORIES))
-    requester_id = fields.Integer()
+    requester_id = Integer()
     requester = fields.Nested(RequesterSummarySchema)
-    assigned_agent_id = fields.Integer(allow_none=True)
+    assigned_agent_id = Integer(allow_none=True)
     assigned_agent = fields.Nested(AgentSummarySchema, allow_none=True)
     created_at = UTCDateTimeField()
     updated_at = UTCDateTimeField()
@@ -56,7 +57,7 @@ class TicketSchema(Schema):
     sla_status = fields.Method(
         "_sla_status", metadata={"type": "string", "enum": list(SLA_STATUSES)}
     )
-    sla_paused_seconds = fields.Integer()
+    sla_paused_seconds = Integer()
     message_count = fields.Method(
         "_message_count",
         metadata={
@@ -90,8 +91,8 @@ class TicketCreateSchema(Schema):
     description = fields.String(required=True, validate=DESCRIPTION_RULES)
     priority = fields.String(load_default="medium", validate=validate.OneOf(PRIORITIES))
     category = fields.String(load_default="other", validate=validate.OneOf(CATEGORIES))
-    requester_id = fields.Integer(validate=ID_RANGE)
-    assigned_agent_id = fields.Integer(allow_none=True, validate=ID_RANGE)
+    requester_id = Integer(validate=ID_RANGE)
+    assigned_agent_id = Integer(allow_none=True, validate=ID_RANGE)
     status = fields.String(validate=validate.OneOf(STATUSES))
 
 
@@ -103,8 +104,8 @@ class TicketUpdateSchema(Schema):
     priority = fields.String(validate=validate.OneOf(PRIORITIES))
     category = fields.String(validate=validate.OneOf(CATEGORIES))
     status = fields.String(validate=validate.OneOf(STATUSES))
-    assigned_agent_id = fields.Integer(allow_none=True, validate=ID_RANGE)
-    requester_id = fields.Integer(
+    assigned_agent_id = Integer(allow_none=True, validate=ID_RANGE)
+    requester_id = Integer(
         validate=ID_RANGE,
         metadata={"description": "Read-only: sending it is 403.", "readOnly": True},
     )
@@ -127,7 +128,7 @@ class TicketQuerySchema(PageQuerySchema):
     priority = one_of_list(PRIORITIES)
     category = one_of_list(CATEGORIES)
     assigned_agent_id = AssignedAgentFilter()
-    requester_id = CommaList(fields.Integer(validate=ID_RANGE))
+    requester_id = CommaList(Integer(validate=ID_RANGE))
     q = fields.String(validate=validate.Length(min=1, max=200))
     created_from = TimeBound()
     created_to = TimeBound(upper=True)

@@ -4,6 +4,7 @@ from marshmallow import fields, pre_load, validate
 
 from app.models.user import ROLES
 from app.schemas.common import (
+    Integer,
     PageQuerySchema,
     Schema,
     UTCDateTimeField,
@@ -16,7 +17,7 @@ USER_SORTS = ("name", "email", "created_at")
 
 
 class UserSchema(Schema):
-    id = fields.Integer(dump_only=True)
+    id = Integer(dump_only=True)
     email = fields.Email()
     name = fields.String()
     role = fields.String()
@@ -28,7 +29,7 @@ class UserSchema(Schema):
 
 
 class UserSummarySchema(Schema):
-    id = fields.Integer()
+    id = Integer()
     name = fields.String()
     email = fields.String()
 

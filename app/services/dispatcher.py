@@ -1,9 +1,11 @@
 """The per-process event dispatcher and the subscribers of open streams.
 
 One background thread per worker process reads new rows of the outbox in id order and hands
-them to that process's subscribers in memory. On PostgreSQL it sleeps in LISTEN and wakes on
-the NOTIFY that each writing transaction sends at commit, polling at least every second as a
-fallback; on SQLite it polls. Streams never query the database for events themselves.
+them to that process's subscribers in memory; `session.ended` control events close the streams
+of ended sessions and of users whose role or active flag changed (app/services/sessions.py).
+On PostgreSQL it sleeps in LISTEN and wakes on the NOTIFY that each writing transaction sends at
+commit, polling at least every second as a fallback; on SQLite it polls. Live streams never
+query the database for events themselves (a resuming stream replays its backlog page by page).
 """
 
 import logging
@@ -12,20 +14,16 @@ import select
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from sqlalchemy import func
 from sqlalchemy import select as sql_select
 from sqlalchemy.engine import Engine
 
-from app.models.auth import RevokedToken
 from app.models.event import Event
-from app.services import clock
 from app.services.events import NOTIFY_CHANNEL
 
 logger = logging.getLogger(__name__)
 BATCH = 500
-REVOCATION_OVERLAP = timedelta(seconds=10)
 CLOSED = object()  # put on a subscriber's queue to end its stream
 
 
@@ -35,13 +33,15 @@ class Subscriber:
 
     user_id: int
     is_staff: bool
-    token_jti: str
+    session_id: str
     ticket_id: int | None = None
     buffer: queue.Queue = field(default_factory=lambda: queue.Queue(maxsize=1000))
     closed_reason: str | None = None
 
     def wants(self, event: Event) -> dict | None:
         """The payload this subscriber may see of `event`, or None."""
+        if event.ticket_id is None:
+            return None  # a control event
         if self.ticket_id is not None and (
             event.ticket_id != self.ticket_id or event.type == "ticket.created"
         ):
@@ -77,7 +77,6 @@ class Dispatcher:
         self.start_lock = threading.Lock()
         self.last_id = 0
         self.generation = 0  # bumped by reset_dispatchers(); a tick from before it is dropped
-        self.last_revocation_check = clock.now()
         self.thread: threading.Thread | None = None
 
     def subscribe(self, subscriber: Subscriber) -> None:
@@ -134,7 +133,7 @@ class Dispatcher:
             raw.invalidate()
 
     def tick(self) -> None:
-        """Deliver every event committed since the last tick, and close revoked streams."""
+        """Deliver every event committed since the last tick."""
         generation = self.generation
         with self.engine.connect() as connection:
             while True:
@@ -148,34 +147,31 @@ class Dispatcher:
                     self.last_id = row.id
                 if len(rows) < BATCH:
                     break
-            self._close_revoked(connection)
 
     def deliver(self, event) -> None:
         with self.lock:
             subscribers = list(self.subscribers)
+        if event.ticket_id is None:  # a control event
+            if event.type != "session.ended":
+                return
+            for subscriber in subscribers:
+                if session_ended_for(subscriber, event.payload):
+                    subscriber.close("session ended")
+            return
         for subscriber in subscribers:
             if subscriber.closed_reason is None and subscriber.wants(event) is not None:
                 subscriber.offer(event)
 
-    def _close_revoked(self, connection) -> None:
-        # Look a little way back: a revocation flushed before the last check may have committed
-        # after it. Closing a stream twice is harmless.
-        since = self.last_revocation_check - REVOCATION_OVERLAP
-        self.last_revocation_check = clock.now()
-        with self.lock:
-            if not self.subscribers:
-                return
-            by_jti: dict[str, list[Subscriber]] = {}
-            for subscriber in self.subscribers:
-                by_jti.setdefault(subscriber.token_jti, []).append(subscriber)
-        revoked = connection.scalars(
-            sql_select(RevokedToken.jti).where(
-                RevokedToken.revoked_at >= since, RevokedToken.jti.in_(list(by_jti))
-            )
-        )
-        for jti in revoked:
-            for subscriber in by_jti[jti]:
-                subscriber.close("token revoked")
+
+def session_ended_for(subscriber: Subscriber, ended: dict) -> bool:
+    """Whether a `session.ended` event (`{"session_id"}` or `{"user_id", "except_session_id"}`)
+    ends this subscriber's stream."""
+    if ended.get("session_id") is not None:
+        return ended["session_id"] == subscriber.session_id
+    return (
+        ended.get("user_id") == subscriber.user_id
+        and ended.get("except_session_id") != subscriber.session_id
+    )
 
 
 _dispatchers: dict[int, Dispatcher] = {}

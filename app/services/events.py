@@ -24,11 +24,22 @@ def queue(event_type: str, ticket: Ticket, obj=None) -> None:
     db.session.info.setdefault(_PENDING, []).append((event_type, ticket, obj))
 
 
-def _payloads(ticket: Ticket, obj) -> tuple[dict, dict | None]:
+def queue_control(event_type: str, payload: dict, session: Session | None = None) -> None:
+    """Write a control event for the dispatchers (no ticket; no client ever receives it)."""
+    if session is None:
+        from app.extensions import db
+
+        session = db.session
+    session.info.setdefault(_PENDING, []).append((event_type, None, payload))
+
+
+def _payloads(ticket: Ticket | None, obj) -> tuple[dict, dict | None]:
     """The object as staff see it, and as the ticket's requester may (None: not at all)."""
     from app.schemas.message import ActivitySchema, MessageSchema
     from app.schemas.ticket import TicketSchema
 
+    if ticket is None:
+        return obj, None  # a control event
     if isinstance(obj, Message):
         payload = MessageSchema().dump(obj)
         return payload, None if obj.is_internal else payload
@@ -46,10 +57,13 @@ def _payloads(ticket: Ticket, obj) -> tuple[dict, dict | None]:
 
 @event.listens_for(Session, "before_commit")
 def _write_outbox(session: Session) -> None:
+    if not session.info.get(_PENDING) and not (session.new or session.dirty or session.deleted):
+        return
+    # Ids and defaults of the objects the events carry; flushing may queue control events.
+    session.flush()
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
-    session.flush()  # ids and defaults of the objects the events carry
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": OUTBOX_LOCK})
@@ -58,8 +72,8 @@ def _write_outbox(session: Session) -> None:
         session.add(
             Event(
                 type=event_type,
-                ticket_id=ticket.id,
-                requester_id=ticket.requester_id,
+                ticket_id=ticket.id if ticket else None,
+                requester_id=ticket.requester_id if ticket else None,
                 payload=payload,
                 public_payload=public_payload,
             )

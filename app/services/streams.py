@@ -2,26 +2,31 @@
 
 import json
 import queue
+import re
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
-from app.errors import ValidationFailed
+from app.errors import Unauthorized, ValidationFailed
 from app.extensions import db
 from app.models.event import Event
-from app.services import clock
+from app.services import clock, sessions, stream_slots
 from app.services.dispatcher import CLOSED, Subscriber, dispatcher_for
 
 REPLAY_BATCH = 500
+# A stream's place under the cap outlives its planned end by this much (clock skew, slow close).
+SLOT_GRACE_SECONDS = 30
 
 
 def parse_last_event_id(raw: str | None) -> int | None:
     """None when absent; 422 when malformed or beyond the newest event."""
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or len(raw) > 18:
+    # ASCII digits only: int() would also take "٣", " 3" or "1_000".
+    if not re.fullmatch(r"[0-9]{1,18}", raw):
         raise ValidationFailed(
             "Last-Event-ID must be a non-negative integer.",
             errors={"Last-Event-ID": ["Not an event id."]},
@@ -44,46 +49,79 @@ def format_event(event_id: int, event_type: str, payload: dict) -> str:
 
 
 def open_stream(subscriber: Subscriber, last_event_id: int | None, expires_at) -> Iterator[str]:
-    """Register first, then replay from the database, then go live: nothing falls in between."""
+    """Take a place under the user's stream cap, register, check the session once more (it may
+    have ended before the dispatcher knew of this stream), then replay from the database page
+    by page and go live: nothing falls in between."""
     config = current_app.config
-    dispatcher = dispatcher_for(db.engine, config["EVENTS_POLL_SECONDS"])
-    # Hold no pooled connection while subscribing: the first stream of a process starts the
-    # dispatcher, which needs one, and a burst of streams must not hold them all meanwhile.
-    db.session.rollback()
-    dispatcher.subscribe(subscriber)
-    cursor = newest_event_id() if last_event_id is None else last_event_id
-    backlog = _replay(subscriber, cursor)
-    db.session.rollback()  # ends the transaction: a long stream must not hold a connection
+    lifetime = config["EVENTS_MAX_STREAM_SECONDS"]
     # A stream also ends after EVENTS_MAX_STREAM_SECONDS; EventSource reconnects on its own with
     # Last-Event-ID, which spreads long-lived connections over workers after a deploy.
-    lifetime = config["EVENTS_MAX_STREAM_SECONDS"]
     ends_at = time.monotonic() + lifetime
+    slot_expires = clock.now() + timedelta(seconds=lifetime + SLOT_GRACE_SECONDS)
+    if expires_at is not None:
+        slot_expires = min(slot_expires, expires_at + timedelta(seconds=SLOT_GRACE_SECONDS))
+    slot = stream_slots.claim(subscriber.user_id, slot_expires)
+    dispatcher = dispatcher_for(db.engine, config["EVENTS_POLL_SECONDS"])
+    try:
+        # Hold no pooled connection while subscribing: the first stream of a process starts
+        # the dispatcher, which needs one, and a burst of streams must not hold them all.
+        db.session.rollback()
+        dispatcher.subscribe(subscriber)
+        _check_still_allowed(subscriber)
+        cursor = newest_event_id() if last_event_id is None else last_event_id
+        db.session.rollback()  # a long stream must not hold a connection
+    except BaseException:
+        dispatcher.unsubscribe(subscriber)
+        stream_slots.release(db.engine, slot)
+        raise
     heartbeat = min(config["EVENTS_HEARTBEAT_SECONDS"], lifetime)
-    return _stream(dispatcher, subscriber, backlog, cursor, heartbeat, ends_at, expires_at)
+    return _stream(dispatcher, subscriber, slot, cursor, heartbeat, ends_at, expires_at)
 
 
-def _replay(subscriber: Subscriber, cursor: int) -> list:
-    events = []
+def _check_still_allowed(subscriber: Subscriber) -> None:
+    user = sessions.live_user(subscriber.user_id, subscriber.session_id)
+    if user is None or not user.is_active:
+        raise Unauthorized("The token has been revoked.")
+    if user.is_staff != subscriber.is_staff:
+        raise Unauthorized("Your role changed; open the stream again.")
+
+
+def _visible(subscriber: Subscriber) -> list:
+    """What `subscriber.wants` lets through, as SQL: replay reads nothing it would drop."""
+    conditions = [Event.ticket_id.is_not(None)]  # no control events
+    if subscriber.ticket_id is not None:
+        conditions += [Event.ticket_id == subscriber.ticket_id, Event.type != "ticket.created"]
+    if not subscriber.is_staff:
+        conditions += [
+            Event.requester_id == subscriber.user_id,
+            Event.public_payload.is_not(None),
+        ]
+    return conditions
+
+
+def _replay(engine, subscriber: Subscriber, cursor: int) -> Iterator:
+    """The events after `cursor` that `subscriber` may see, read a page at a time, so that
+    resuming from an old id costs no more memory than one page. Each page borrows a pooled
+    connection of its own and gives it back: the stream outlives the request's session."""
+    page = (
+        select(*Event.__table__.columns)
+        .where(*_visible(subscriber), Event.id > bindparam("cursor"))
+        .order_by(Event.id)
+        .limit(REPLAY_BATCH)
+    )
     while True:
-        # Plain rows, not ORM objects: they outlive the session that read them.
-        batch = db.session.execute(
-            select(*Event.__table__.columns)
-            .where(Event.id > cursor)
-            .order_by(Event.id)
-            .limit(REPLAY_BATCH)
-        ).all()
-        events.extend(batch)
+        with engine.connect() as connection:
+            batch = connection.execute(page, {"cursor": cursor}).all()
+        yield from batch
         if len(batch) < REPLAY_BATCH:
-            return events
+            return
         cursor = batch[-1].id
 
 
-def _stream(
-    dispatcher, subscriber, backlog, cursor, heartbeat, ends_at, expires_at
-) -> Iterator[str]:
+def _stream(dispatcher, subscriber, slot, cursor, heartbeat, ends_at, expires_at) -> Iterator[str]:
     try:
         yield "retry: 2000\n: connected\n\n"
-        for event in backlog:
+        for event in _replay(dispatcher.engine, subscriber, cursor):
             payload = subscriber.wants(event)
             if payload is not None:
                 yield format_event(event.id, event.type, payload)
@@ -111,3 +149,4 @@ def _stream(
             yield f"event: error\ndata: {detail}\n\n"
     finally:
         dispatcher.unsubscribe(subscriber)
+        stream_slots.release(db.engine, slot)

@@ -7,7 +7,7 @@ from app.errors import Conflict, NotFound
 from app.extensions import db
 from app.models.ticket import Activity, Message, Ticket
 from app.models.user import Agent, User
-from app.services import pagination
+from app.services import pagination, sessions
 from app.services.passwords import hash_password, verify_password
 
 # Names sort as people read them ("alice" before "Bob"), on SQLite and PostgreSQL alike.
@@ -53,7 +53,9 @@ def create_user(data: dict) -> User:
 AGENT_PROFILE_ROLES = ("agent", "manager")
 
 
-def update_user(user: User, data: dict) -> User:
+def update_user(user: User, data: dict, keep_session_id: str | None = None) -> User:
+    """Change `user`. A new password ends every session of theirs but `keep_session_id` (the
+    one that changed it, when users change their own)."""
     if data.get("role", user.role) not in AGENT_PROFILE_ROLES and _has_agent_profile(
         user, active_only=True
     ):
@@ -67,6 +69,7 @@ def update_user(user: User, data: dict) -> User:
         _ensure_email_free(data["email"])
     if "password" in data:
         user.password_hash = hash_password(data.pop("password"))
+        sessions.end_all(user.id, except_session_id=keep_session_id)
     for name, value in data.items():
         setattr(user, name, value)
     _flush_or_conflict()
