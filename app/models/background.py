@@ -20,6 +20,10 @@ class WorkerHeartbeat(db.Model):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, index=True)
 
 
+FANOUT = "webhooks"
+RETENTION = "retention"
+
+
 class OutboxPosition(db.Model):
     """How far a reader of the `events` outbox has gone, by event id.
 

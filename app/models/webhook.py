@@ -24,6 +24,17 @@ from app.services.clock import now
 
 DELIVERY_STATUSES = ("pending", "succeeded", "failed")
 PING = "ping"
+# The event types a webhook may subscribe to (API.md section 8); "*" means all of them.
+EVENT_TYPES = (
+    "ticket.created",
+    "ticket.updated",
+    "message.created",
+    "message.updated",
+    "message.deleted",
+    "activity.created",
+    "ticket.sla_warning",
+    "ticket.sla_breached",
+)
 
 
 class Webhook(db.Model):

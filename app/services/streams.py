@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from app.errors import ValidationFailed
 from app.extensions import db
 from app.models.event import Event
-from app.services import clock
+from app.services import clock, retention
 from app.services.dispatcher import CLOSED, Subscriber, dispatcher_for
 
 REPLAY_BATCH = 500
@@ -39,6 +39,16 @@ def newest_event_id() -> int:
     return db.session.scalar(select(func.max(Event.id))) or 0
 
 
+def reset_event(last_event_id: int | None) -> str | None:
+    """`event: reset` for a client resuming from an id older than the events retention keeps
+    (it may have missed deleted ones and should reload by REST), else None. Call it after
+    reading the replay: a deletion committed before that read is then seen here too."""
+    if last_event_id is None or last_event_id >= retention.kept_from():
+        return None
+    oldest = db.session.scalar(select(func.min(Event.id))) or retention.kept_from() + 1
+    return f"event: reset\ndata: {json.dumps({'oldest_event_id': oldest})}\n\n"
+
+
 def format_event(event_id: int, event_type: str, payload: dict) -> str:
     return f"id: {event_id}\nevent: {event_type}\ndata: {json.dumps(payload)}\n\n"
 
@@ -53,13 +63,14 @@ def open_stream(subscriber: Subscriber, last_event_id: int | None, expires_at) -
     dispatcher.subscribe(subscriber)
     cursor = newest_event_id() if last_event_id is None else last_event_id
     backlog = _replay(subscriber, cursor)
+    reset = reset_event(last_event_id)
     db.session.rollback()  # ends the transaction: a long stream must not hold a connection
     # A stream also ends after EVENTS_MAX_STREAM_SECONDS; EventSource reconnects on its own with
     # Last-Event-ID, which spreads long-lived connections over workers after a deploy.
     lifetime = config["EVENTS_MAX_STREAM_SECONDS"]
     ends_at = time.monotonic() + lifetime
     heartbeat = min(config["EVENTS_HEARTBEAT_SECONDS"], lifetime)
-    return _stream(dispatcher, subscriber, backlog, cursor, heartbeat, ends_at, expires_at)
+    return _stream(dispatcher, subscriber, backlog, cursor, heartbeat, ends_at, expires_at, reset)
 
 
 def _replay(subscriber: Subscriber, cursor: int) -> list:
@@ -79,10 +90,12 @@ def _replay(subscriber: Subscriber, cursor: int) -> list:
 
 
 def _stream(
-    dispatcher, subscriber, backlog, cursor, heartbeat, ends_at, expires_at
+    dispatcher, subscriber, backlog, cursor, heartbeat, ends_at, expires_at, reset=None
 ) -> Iterator[str]:
     try:
         yield "retry: 2000\n: connected\n\n"
+        if reset:
+            yield reset
         for event in backlog:
             payload = subscriber.wants(event)
             if payload is not None:
