@@ -159,3 +159,41 @@ def test_a_worker_killed_mid_delivery_is_replaced_and_the_delivery_kept(
     assert requests[1].body == first.body
     [row] = delivery_rows()
     assert (row["webhook_id"], row["status"], row["attempts"]) == (webhook["id"], "succeeded", 2)
+
+
+def test_the_pulse_queues_interval_tasks_every_so_many_seconds(app):
+    from app.tasks.worker import Pulse
+
+    calls = []
+    app.config["TEST_EVERY_SECONDS"] = 0.2
+    pulse = Pulse(
+        app,
+        on_new_events=lambda: calls.append("outbox"),
+        interval_tasks=[(lambda: calls.append("tick"), "TEST_EVERY_SECONDS")],
+    )
+    pulse.start()
+    time.sleep(1.1)
+    pulse.stop()
+    ticks = calls.count("tick")
+    assert 4 <= ticks <= 7, calls
+    assert calls.count("outbox") == 1  # once at start; no event was added since
+    assert db.session.scalar(select(func.count()).select_from(WorkerHeartbeat)) == 0
+
+
+def test_the_readme_signature_check_accepts_our_signatures():
+    import re
+
+    from app.services import signatures
+    from tests.workers import ROOT
+
+    with open(os.path.join(ROOT, "README.md")) as readme:
+        text = readme.read()
+    [snippet] = re.findall(r"A receiver checks it like this:\n\n```python\n(.*?)```", text, re.S)
+    namespace: dict = {}
+    exec(snippet, namespace)
+    body = b'{"id":7,"type":"ticket.created"}'
+    header = signatures.signature_header("secret-of-the-webhook", body)
+    assert namespace["verify"]("secret-of-the-webhook", header, body) is True
+    assert namespace["verify"]("another-secret", header, body) is False
+    old = signatures.signature_header("secret-of-the-webhook", body, int(time.time()) - 3600)
+    assert namespace["verify"]("secret-of-the-webhook", old, body) is False

@@ -33,8 +33,6 @@ def worker_status(interval_seconds: float) -> str:
     newest = db.session.scalar(select(func.max(WorkerHeartbeat.last_seen_at)))
     if newest is None:
         return "late"
-    if newest.tzinfo is None:  # func.max loses the column type on SQLite
-        newest = newest.replace(tzinfo=clock.now().tzinfo)
     late_after = timedelta(seconds=LATE_AFTER_BEATS * interval_seconds)
     return "ok" if clock.now() - newest <= late_after else "late"
 

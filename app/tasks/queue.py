@@ -94,6 +94,23 @@ def periodic(schedule, **options):
     return lambda function: huey.periodic_task(schedule, **options)(_in_app_context(function))
 
 
+# (task, setting): queued by every worker's pulse each app.config[setting] seconds.
+INTERVAL_TASKS: list[tuple] = []
+
+
+def every(setting: str, **options):
+    """Declare a task for a period under Huey's one minute: each worker's pulse queues it
+    every `app.config[setting]` seconds, e.g. `@every("SLA_SCAN_SECONDS")`. With several
+    workers it runs that often on each, so it must be safe to run on several at once."""
+
+    def decorator(function):
+        wrapper = task(**options)(function)
+        INTERVAL_TASKS.append((wrapper, setting))
+        return wrapper
+
+    return decorator
+
+
 def enqueue_quietly(task_wrapper, *args) -> None:
     """Enqueue, but never fail the caller: the database holds the work, and a periodic sweep
     finds what a lost enqueue left behind."""

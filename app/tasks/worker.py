@@ -5,7 +5,8 @@ worker process also runs one small thread, the pulse, that does no work itself:
 - it writes the worker's heartbeat every WORKER_HEARTBEAT_SECONDS (read by /health);
 - it watches the outbox and, when events were added, queues `fan_out_events`, which turns them
   into webhook deliveries. On PostgreSQL it wakes on the NOTIFY that every event commit sends
-  (the same one the event streams use); it also looks every WORKER_POLL_SECONDS.
+  (the same one the event streams use); it also looks every WORKER_POLL_SECONDS;
+- it queues the tasks declared with `queue.every(setting)` every `setting` seconds.
 """
 
 import logging
@@ -23,7 +24,7 @@ from app.extensions import db
 from app.models.event import Event
 from app.services import heartbeats
 from app.services.events import NOTIFY_CHANNEL
-from app.tasks.queue import enqueue_quietly, huey
+from app.tasks.queue import INTERVAL_TASKS, enqueue_quietly, huey
 
 logger = logging.getLogger(__name__)
 
@@ -52,12 +53,14 @@ def run(app: Flask, threads: int) -> None:
 
 
 class Pulse(threading.Thread):
-    """Heartbeats, and a call to `on_new_events` whenever the outbox has grown."""
+    """Heartbeats, a call to `on_new_events` whenever the outbox has grown, and the interval
+    tasks, each `(task, setting)` queued every app.config[setting] seconds."""
 
-    def __init__(self, app: Flask, on_new_events) -> None:
+    def __init__(self, app: Flask, on_new_events, interval_tasks=None) -> None:
         super().__init__(name="worker-pulse", daemon=True)
         self.app = app
         self.on_new_events = on_new_events
+        self.interval_tasks = INTERVAL_TASKS if interval_tasks is None else interval_tasks
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self.stopping = threading.Event()
         self.newest_seen: int | None = None
@@ -74,6 +77,7 @@ class Pulse(threading.Thread):
         beat_every = config["WORKER_HEARTBEAT_SECONDS"]
         poll_every = config["WORKER_POLL_SECONDS"]
         next_beat = 0.0
+        next_runs = [0.0] * len(self.interval_tasks)
         with self.app.app_context():
             waiter = _NotifyWaiter(db.engine) if db.engine.dialect.name == "postgresql" else None
             while not self.stopping.is_set():
@@ -83,10 +87,15 @@ class Pulse(threading.Thread):
                         db.session.commit()
                         next_beat = time.monotonic() + beat_every
                     self._check_outbox()
+                    for index, (task, setting) in enumerate(self.interval_tasks):
+                        if time.monotonic() >= next_runs[index]:
+                            enqueue_quietly(task)
+                            next_runs[index] = time.monotonic() + config[setting]
                 except Exception:
                     db.session.rollback()
                     logger.warning("Worker pulse failed; retrying", exc_info=True)
-                timeout = max(0.0, min(poll_every, next_beat - time.monotonic()))
+                due = min([next_beat, *next_runs])
+                timeout = max(0.0, min(poll_every, due - time.monotonic()))
                 if waiter is not None:
                     waiter.wait(timeout, self.stopping)
                 else:
