@@ -145,6 +145,8 @@ def claim(delivery_id: int) -> Attempt | None:
     if claimed is None:
         return None
     webhook = db.session.get(Webhook, claimed.webhook_id)
+    if webhook is None:  # deleted meanwhile: its deliveries go with it
+        return None
     return Attempt(
         delivery_id=delivery_id,
         number=claimed.attempts,
