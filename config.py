@@ -31,6 +31,18 @@ def _env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+def _env_seconds_list(name: str, default: str) -> tuple[float, ...]:
+    """Comma-separated seconds, e.g. "30,120,600"."""
+    raw = os.environ.get(name, default)
+    return tuple(float(part) for part in raw.split(",") if part.strip())
+
+
+def _env_list(name: str, default: str = "") -> tuple[str, ...]:
+    return tuple(
+        part.strip().lower() for part in os.environ.get(name, default).split(",") if part.strip()
+    )
+
+
 def _sla_minutes(priority: str, response: int, resolution: int) -> tuple[int, int]:
     """SLA targets in minutes, overridable as SLA_<PRIORITY>_RESPONSE/RESOLUTION_MINUTES."""
     prefix = f"SLA_{priority.upper()}_"
@@ -94,6 +106,36 @@ class Config:
     EVENTS_MAX_STREAM_SECONDS = float(os.environ.get("EVENTS_MAX_STREAM_SECONDS", 600))
     EVENTS_MAX_STREAMS_PER_USER = _env_int("EVENTS_MAX_STREAMS_PER_USER", 10)
     IDEMPOTENCY_TTL_HOURS = 24
+    # Events older than this are deleted (unless a pending webhook delivery still needs them);
+    # a stream resuming from a deleted id gets `event: reset` first.
+    EVENTS_RETENTION_DAYS = float(os.environ.get("EVENTS_RETENTION_DAYS", 7))
+
+    # Background work (app/tasks): the task queue's storage. redis://host:6379/N serves any
+    # number of workers on any number of hosts; unset, a SQLite file in instance/ serves one host.
+    QUEUE_URL = os.environ.get("QUEUE_URL") or None
+    # Task threads per `flask worker` process (webhook deliveries wait on the network).
+    WORKER_THREADS = _env_int("WORKER_THREADS", 4)
+    # Seconds between a worker's heartbeats; /health says "late" after three missed ones.
+    WORKER_HEARTBEAT_SECONDS = float(os.environ.get("WORKER_HEARTBEAT_SECONDS", 5))
+    # Seconds between a worker's checks for new events to deliver (PostgreSQL also wakes it
+    # at once through LISTEN/NOTIFY).
+    WORKER_POLL_SECONDS = float(os.environ.get("WORKER_POLL_SECONDS", 1))
+
+    # Webhook targets that may be private or loopback addresses (host names, comma-separated).
+    WEBHOOK_ALLOWED_HOSTS = _env_list("WEBHOOK_ALLOWED_HOSTS")
+    # Seconds to wait after each failed attempt; one attempt more than entries, then `failed`.
+    WEBHOOK_RETRY_SCHEDULE = _env_seconds_list(
+        "WEBHOOK_RETRY_SCHEDULE", "30,120,600,1800,7200,21600,43200"
+    )
+    WEBHOOK_TIMEOUT_SECONDS = 10.0
+    # A worker that claimed an attempt and vanished (killed) holds it this long; then the
+    # delivery sweep hands it to another worker.
+    WEBHOOK_LEASE_SECONDS = float(os.environ.get("WEBHOOK_LEASE_SECONDS", 60))
+    # Succeeded and failed deliveries are kept this long in the delivery log.
+    WEBHOOK_DELIVERIES_RETENTION_DAYS = float(
+        os.environ.get("WEBHOOK_DELIVERIES_RETENTION_DAYS", 30)
+    )
+
     PASSWORD_HASH_PARAMS: dict = {}
     # How many reverse proxies set X-Forwarded-For in front of the app (0: none, trust nothing);
     # rate limits per client address need the real address.
@@ -126,6 +168,16 @@ class TestingConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     EVENTS_HEARTBEAT_SECONDS = 0.2
     EVENTS_POLL_SECONDS = 0.05
+    # A queue of the suite's own (tests/test_worker.py also runs one on Redis database 7).
+    QUEUE_URL = os.environ.get(
+        "TEST_QUEUE_URL", "sqlite:///" + os.path.join(BASE_DIR, "instance", "test-queue.db")
+    )
+    # Test receivers listen on loopback.
+    WEBHOOK_ALLOWED_HOSTS = _env_list("WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
+    WEBHOOK_RETRY_SCHEDULE = _env_seconds_list("WEBHOOK_RETRY_SCHEDULE", "1,1")
+    WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", 10))
+    WORKER_HEARTBEAT_SECONDS = float(os.environ.get("WORKER_HEARTBEAT_SECONDS", 0.5))
+    WORKER_POLL_SECONDS = float(os.environ.get("WORKER_POLL_SECONDS", 0.1))
 
 
 class ProductionConfig(Config):

@@ -28,6 +28,9 @@ def create_app(config_name: str | None = None) -> Flask:
     from app.services import events, sessions  # noqa: F401  (register the outbox, sessions)
 
     db.init_app(app)
+    from app.tasks import huey  # registers the tasks
+
+    huey.init_app(app)
     migrate.init_app(
         app,
         db,

@@ -1,7 +1,7 @@
-"""`flask seed`: the schema through the migrations, then the sample data."""
+"""`flask seed`: the schema through the migrations, then the sample data; `flask worker`."""
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask_migrate import upgrade
 
 from app.services import seed
@@ -25,3 +25,17 @@ def register_cli(app: Flask) -> None:
 
             count = bulk.generate(tickets, random_seed)
             click.echo(f"Generated {count} tickets.")
+
+    @app.cli.command("worker")
+    @click.option(
+        "--threads",
+        type=int,
+        default=None,
+        help="Task threads (default: WORKER_THREADS, 4).",
+    )
+    def worker_command(threads: int | None) -> None:
+        """Run a background worker: the task queue's consumer, with its periodic tasks."""
+        from app.tasks import worker
+
+        app = current_app._get_current_object()
+        worker.run(app, threads or app.config["WORKER_THREADS"])

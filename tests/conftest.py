@@ -21,6 +21,10 @@ from app.services.dispatcher import reset_dispatchers
 from app.services.passwords import hash_password
 
 TABLES = (
+    "webhook_deliveries",
+    "webhooks",
+    "worker_heartbeats",
+    "outbox_positions",
     "events",
     "event_streams",
     "idempotency_keys",

@@ -123,6 +123,7 @@ def test_health_reports_ok_without_a_token(client, app):
         "status": "ok",
         "database": "ok",
         "version": app.config["API_VERSION"],
+        "worker": "late",  # no worker runs here (tests/test_worker.py starts some)
     }
 
 

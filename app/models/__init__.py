@@ -1,9 +1,11 @@
 """SQLAlchemy models; importing this package registers every table on the metadata."""
 
 from app.models.auth import AuthSession, EventStream, IdempotencyKey
+from app.models.background import OutboxPosition, WorkerHeartbeat
 from app.models.event import Event
 from app.models.ticket import Activity, Message, Ticket
 from app.models.user import Agent, User
+from app.models.webhook import Webhook, WebhookDelivery
 
 __all__ = [
     "Activity",
@@ -13,6 +15,10 @@ __all__ = [
     "EventStream",
     "IdempotencyKey",
     "Message",
+    "OutboxPosition",
     "Ticket",
     "User",
+    "Webhook",
+    "WebhookDelivery",
+    "WorkerHeartbeat",
 ]

@@ -3,9 +3,19 @@
 from flask import Flask
 
 from app.auth import routes as auth
-from app.routes import agents, analytics, docs, events, health, messages, tickets, users
+from app.routes import (
+    agents,
+    analytics,
+    docs,
+    events,
+    health,
+    messages,
+    tickets,
+    users,
+    webhooks,
+)
 
-MODULES = (health, auth, users, analytics, agents, tickets, messages, events)
+MODULES = (health, auth, users, analytics, agents, tickets, messages, events, webhooks)
 
 
 def register_blueprints(app: Flask, api) -> None:

@@ -1,4 +1,4 @@
-"""/health: liveness and database reachability."""
+"""/health: liveness, database reachability, and whether a background worker is beating."""
 
 from flask import current_app
 from marshmallow import fields
@@ -7,6 +7,7 @@ from sqlalchemy import text
 from app.auth.guards import Blueprint
 from app.extensions import db, limiter
 from app.schemas.common import Schema
+from app.services import heartbeats
 
 blp = Blueprint("health", __name__, description="Operations")
 
@@ -15,6 +16,9 @@ class HealthSchema(Schema):
     status = fields.String()
     database = fields.String()
     version = fields.String()
+    worker = fields.String(
+        metadata={"description": "ok: a worker's heartbeat is recent; late: none is."}
+    )
 
 
 @blp.route("/health")
@@ -22,12 +26,16 @@ class HealthSchema(Schema):
 @blp.response(200, HealthSchema)
 @blp.alt_response(503, schema=HealthSchema, description="The database is unreachable")
 def health():
-    """Report whether the service and its database are up."""
-    version = current_app.config["API_VERSION"]
+    """Report whether the service and its database are up, and the worker's heartbeat (a late
+    worker does not make the API unhealthy)."""
+    config = current_app.config
+    version = config["API_VERSION"]
     try:
         db.session.execute(text("SELECT 1"))
+        worker = heartbeats.worker_status(config["WORKER_HEARTBEAT_SECONDS"])
     except Exception:
         db.session.rollback()
         current_app.logger.warning("Health check: database unreachable")
-        return {"status": "degraded", "database": "unavailable", "version": version}, 503
-    return {"status": "ok", "database": "ok", "version": version}
+        body = {"status": "degraded", "database": "unavailable", "version": version}
+        return {**body, "worker": "late"}, 503
+    return {"status": "ok", "database": "ok", "version": version, "worker": worker}

@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, func, select
 from app.errors import Unauthorized, ValidationFailed
 from app.extensions import db
 from app.models.event import Event
-from app.services import clock, sessions, stream_slots
+from app.services import clock, retention, sessions, stream_slots
 from app.services.dispatcher import CLOSED, Subscriber, dispatcher_for
 
 REPLAY_BATCH = 500
@@ -44,6 +44,15 @@ def newest_event_id() -> int:
     return db.session.scalar(select(func.max(Event.id))) or 0
 
 
+def reset_event(last_event_id: int | None) -> str | None:
+    """`event: reset` for a client resuming from an id older than the events retention keeps
+    (it may have missed deleted ones and should reload by REST), else None."""
+    if last_event_id is None or last_event_id >= retention.kept_from():
+        return None
+    oldest = db.session.scalar(select(func.min(Event.id))) or retention.kept_from() + 1
+    return f"event: reset\ndata: {json.dumps({'oldest_event_id': oldest})}\n\n"
+
+
 def format_event(event_id: int, event_type: str, payload: dict) -> str:
     return f"id: {event_id}\nevent: {event_type}\ndata: {json.dumps(payload)}\n\n"
 
@@ -69,13 +78,14 @@ def open_stream(subscriber: Subscriber, last_event_id: int | None, expires_at) -
         dispatcher.subscribe(subscriber)
         _check_still_allowed(subscriber)
         cursor = newest_event_id() if last_event_id is None else last_event_id
+        reset = reset_event(last_event_id)
         db.session.rollback()  # a long stream must not hold a connection
     except BaseException:
         dispatcher.unsubscribe(subscriber)
         stream_slots.release(db.engine, slot)
         raise
     heartbeat = min(config["EVENTS_HEARTBEAT_SECONDS"], lifetime)
-    return _stream(dispatcher, subscriber, slot, cursor, heartbeat, ends_at, expires_at)
+    return _stream(dispatcher, subscriber, slot, cursor, heartbeat, ends_at, expires_at, reset)
 
 
 def _check_still_allowed(subscriber: Subscriber) -> None:
@@ -118,9 +128,13 @@ def _replay(engine, subscriber: Subscriber, cursor: int) -> Iterator:
         cursor = batch[-1].id
 
 
-def _stream(dispatcher, subscriber, slot, cursor, heartbeat, ends_at, expires_at) -> Iterator[str]:
+def _stream(
+    dispatcher, subscriber, slot, cursor, heartbeat, ends_at, expires_at, reset
+) -> Iterator[str]:
     try:
         yield "retry: 2000\n: connected\n\n"
+        if reset:
+            yield reset
         for event in _replay(dispatcher.engine, subscriber, cursor):
             payload = subscriber.wants(event)
             if payload is not None:

@@ -1,0 +1,52 @@
+"""Webhook tasks: deliveries from the outbox, attempts with their retries, and the sweep."""
+
+from huey import crontab
+
+from app.extensions import db
+from app.services import deliveries
+from app.tasks.queue import enqueue_quietly, periodic, task
+
+
+@task()
+def fan_out_events() -> int:
+    """Turn new outbox events into deliveries, then queue their first attempts."""
+    created = 0
+    more = True
+    while more:
+        ids, more = deliveries.fan_out()
+        db.session.commit()
+        for delivery_id in ids:
+            enqueue_quietly(deliver, delivery_id)
+        created += len(ids)
+    return created
+
+
+@task()
+def deliver(delivery_id: int) -> None:
+    """One attempt of a delivery, if it is due and no other worker has it."""
+    attempt = deliveries.claim(delivery_id)
+    db.session.commit()  # the claim holds while the request is out
+    if attempt is None:
+        return
+    outcome = deliveries.send(attempt)
+    retry_in = deliveries.record(attempt, outcome)
+    db.session.commit()
+    if retry_in is not None:
+        deliver.schedule(args=(delivery_id,), delay=retry_in)
+
+
+@periodic(crontab(minute="*"))
+def sweep_deliveries() -> int:
+    """Catch up with the outbox, and queue again every due attempt that no worker holds: one
+    lost with the queue (a Redis restart) or with a killed worker (its lease ran out)."""
+    fan_out_events.call_local()
+    due = deliveries.due_ids()
+    db.session.rollback()
+    for delivery_id in due:
+        enqueue_quietly(deliver, delivery_id)
+    return len(due)
+
+
+def deliver_soon(delivery_id: int) -> None:
+    """Queue an attempt now (after the commit that made it due)."""
+    enqueue_quietly(deliver, delivery_id)
