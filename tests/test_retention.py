@@ -6,13 +6,16 @@ import json
 from datetime import timedelta
 
 import pytest
+from flask_jwt_extended import decode_token
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Event, IdempotencyKey, Webhook, WebhookDelivery
+from app.models import AuthSession, Event, EventStream, IdempotencyKey, Webhook, WebhookDelivery
 from app.models.background import FANOUT, RETENTION
 from app.services import clock, outbox_positions, retention
 from app.tasks.retention import apply_retention
+from tests.helpers import bearer
+from tests.test_auth import tokens_for
 from tests.test_events import StreamReader
 
 DAY = timedelta(days=1)
@@ -161,6 +164,8 @@ def test_the_periodic_task_deletes_old_keys_deliveries_and_events(make_user):
         "events": 1,
         "idempotency_keys": 1,
         "webhook_deliveries": 2,
+        "auth_sessions": 0,
+        "event_streams": 0,
         "worker_heartbeats": 0,
     }
     assert db.session.scalars(select(IdempotencyKey.key)).all() == ["key-1"]
@@ -198,6 +203,31 @@ def first_blocks(reader: StreamReader, count: int) -> list[dict]:
             if len(found) == count:
                 break
     return found
+
+
+def test_ended_and_expired_sessions_and_dead_streams_places_go(client, make_user):
+    user = make_user("requester")
+    ended, live = tokens_for(client, user), tokens_for(client, user)
+    assert client.post("/api/auth/logout", headers=bearer(ended["access_token"])).status_code
+    now = clock.now()
+    db.session.add_all(
+        [
+            AuthSession(id="e" * 32, user_id=user.id, expires_at=now - timedelta(seconds=1)),
+            EventStream(user_id=user.id, opened_at=now - DAY, expires_at=now - timedelta(1)),
+            EventStream(user_id=user.id, opened_at=now, expires_at=now + DAY),
+        ]
+    )
+    db.session.commit()
+
+    deleted = apply_retention.call_local()
+
+    assert (deleted["auth_sessions"], deleted["event_streams"]) == (2, 1)
+    db.session.expire_all()
+    live_session = decode_token(live["access_token"])["sid"]
+    assert db.session.scalars(select(AuthSession.id)).all() == [live_session]
+    assert [row.expires_at > now for row in db.session.scalars(select(EventStream))] == [True]
+    assert client.get("/api/auth/me", headers=bearer(live["access_token"])).status_code == 200
+    assert client.get("/api/auth/me", headers=bearer(ended["access_token"])).status_code == 401
 
 
 def test_a_resume_from_a_deleted_event_gets_reset_then_the_kept_events(stream):

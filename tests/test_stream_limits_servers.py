@@ -11,6 +11,7 @@ from sqlalchemy import insert
 
 from app.extensions import db
 from app.models import Event
+from bench.support import worker_pids
 from tests.conftest import create_user, headers_for
 from tests.servers import free_port, gunicorn, request, start_gunicorn, stop
 
@@ -85,18 +86,6 @@ def _reset_peak(pid: int) -> None:
         clear_refs.write("5")  # sets VmHWM to the current VmRSS (Linux 4.0+)
 
 
-def _worker_pid(master_pid: int) -> int:
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == master_pid:
-                        return int(entry)
-            except (OSError, ValueError, IndexError):
-                continue
-    raise AssertionError("no gunicorn worker")
-
-
 def _read_until(port: int, headers: dict, from_id: int, last_id: int) -> int:
     """Resume after `from_id` and read the stream up to `last_id`; the number of events read."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -131,7 +120,7 @@ def test_resuming_from_id_0_over_20000_events_keeps_the_workers_memory_flat():
     port = free_port()
     process = start_gunicorn(port, workers=1)
     try:
-        worker = _worker_pid(process.pid)
+        (worker,) = worker_pids(process.pid)
         # Warm up: the code paths of a stream and of a short replay are loaded and pooled.
         assert request(port, "GET", "/api/auth/me", None, headers)[0] == 200
         assert _read_until(port, headers, last_id - 2, last_id) == 2

@@ -77,8 +77,20 @@ def _event_stream(ticket_id: int | None) -> Response:
     )
 
 
+def stream_errors(func):
+    """The errors of opening a stream, in OpenAPI."""
+    func = blp.alt_response(401, description="Missing, invalid or ended session's token")(func)
+    func = blp.alt_response(422, description="Last-Event-ID is not an event id")(func)
+    return blp.alt_response(
+        429,
+        description="EVENTS_MAX_STREAMS_PER_USER streams already open",
+        headers={"Retry-After": {"schema": {"type": "integer"}}},
+    )(func)
+
+
 @blp.route("/events")
 @blp.doc(security=[{"bearerAuth": []}], **STREAM_DOC)
+@stream_errors
 def all_events():
     """Every event on every ticket the caller can see, plus ticket.created."""
     return _event_stream(None)
@@ -86,6 +98,8 @@ def all_events():
 
 @blp.route("/tickets/<int:ticket_id>/events")
 @blp.doc(security=[{"bearerAuth": []}], **STREAM_DOC)
+@stream_errors
+@blp.alt_response(404, description="Not found or not visible")
 def ticket_events(ticket_id):
     """The events of one ticket the caller can see."""
     return _event_stream(ticket_id)

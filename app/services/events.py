@@ -24,12 +24,8 @@ def queue(event_type: str, ticket: Ticket, obj=None) -> None:
     db.session.info.setdefault(_PENDING, []).append((event_type, ticket, obj))
 
 
-def queue_control(event_type: str, payload: dict, session: Session | None = None) -> None:
+def queue_control(event_type: str, payload: dict, session: Session) -> None:
     """Write a control event for the dispatchers (no ticket; no client ever receives it)."""
-    if session is None:
-        from app.extensions import db
-
-        session = db.session
     session.info.setdefault(_PENDING, []).append((event_type, None, payload))
 
 
@@ -57,8 +53,6 @@ def _payloads(ticket: Ticket | None, obj) -> tuple[dict, dict | None]:
 
 @event.listens_for(Session, "before_commit")
 def _write_outbox(session: Session) -> None:
-    if not session.info.get(_PENDING) and not (session.new or session.dirty or session.deleted):
-        return
     # Ids and defaults of the objects the events carry; flushing may queue control events.
     session.flush()
     pending = session.info.pop(_PENDING, None)

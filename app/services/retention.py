@@ -17,7 +17,7 @@ from app.models.auth import IdempotencyKey
 from app.models.background import FANOUT, RETENTION
 from app.models.event import Event
 from app.models.webhook import WebhookDelivery
-from app.services import clock, heartbeats, outbox_positions
+from app.services import clock, heartbeats, outbox_positions, sessions, stream_slots
 
 BATCH = 1000
 HEARTBEATS_KEPT = timedelta(days=1)
@@ -75,6 +75,14 @@ def delete_old_deliveries(batch: int = BATCH) -> int:
         .limit(batch)
     )
     return _delete_ids(WebhookDelivery, ids)
+
+
+def delete_finished_sessions(batch: int = BATCH) -> int:
+    return sessions.delete_finished(batch)
+
+
+def delete_expired_stream_places(batch: int = BATCH) -> int:
+    return stream_slots.delete_expired(batch)
 
 
 def delete_stale_heartbeats(batch: int = BATCH) -> int:

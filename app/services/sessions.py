@@ -10,9 +10,10 @@ and the user's deletion, close their streams the same way, whatever code path ma
 import secrets
 
 from flask import current_app
-from sqlalchemy import event, inspect, select, update
+from sqlalchemy import bindparam, delete, event, inspect, select, update
 from sqlalchemy.orm import Session
 
+from app.extensions import db
 from app.models.auth import AuthSession
 from app.models.user import User
 from app.services import clock, events
@@ -21,8 +22,6 @@ SESSION_ENDED = "session.ended"
 
 
 def start(user: User) -> AuthSession:
-    from app.extensions import db
-
     session = AuthSession(
         id=secrets.token_hex(16),
         user_id=user.id,
@@ -47,8 +46,23 @@ def live_user(user_id: int, session_id: str | None) -> User | None:
 
 def end(session_id: str, user_id: int) -> None:
     """End one session of `user_id` (logout); ending an ended one again changes nothing."""
-    _end(AuthSession.id == session_id, AuthSession.user_id == user_id)
-    events.queue_control(SESSION_ENDED, {"session_id": session_id})
+    _end(db.session, AuthSession.id == session_id, AuthSession.user_id == user_id)
+    events.queue_control(SESSION_ENDED, {"session_id": session_id}, db.session)
+
+
+def delete_finished(batch: int) -> int:
+    """Delete up to `batch` sessions that ended or expired (retention); how many went. A token
+    whose session row is gone is refused like one whose session ended."""
+    now = clock.now()
+    ids = db.session.scalars(
+        select(AuthSession.id)
+        .where((AuthSession.ended_at.is_not(None)) | (AuthSession.expires_at <= now))
+        .limit(batch)
+    ).all()
+    if not ids:
+        return 0
+    statement = delete(AuthSession).where(AuthSession.id.in_(ids))
+    return db.session.execute(statement.execution_options(synchronize_session=False)).rowcount
 
 
 def end_all(user_id: int, except_session_id: str | None = None) -> None:
@@ -56,16 +70,13 @@ def end_all(user_id: int, except_session_id: str | None = None) -> None:
     conditions = [AuthSession.user_id == user_id]
     if except_session_id:
         conditions.append(AuthSession.id != except_session_id)
-    _end(*conditions)
-    events.queue_control(
-        SESSION_ENDED, {"user_id": user_id, "except_session_id": except_session_id}
-    )
+    _end(db.session, *conditions)
+    ended = {"user_id": user_id, "except_session_id": except_session_id}
+    events.queue_control(SESSION_ENDED, ended, db.session)
 
 
-def _end(*conditions) -> None:
-    from app.extensions import db
-
-    db.session.execute(
+def _end(session: Session, *conditions) -> None:
+    session.execute(
         update(AuthSession)
         .where(*conditions, AuthSession.ended_at.is_(None))
         .values(ended_at=clock.now())
@@ -73,23 +84,17 @@ def _end(*conditions) -> None:
     )
 
 
-def _live_session_user():
-    from sqlalchemy import bindparam
-
-    return (
-        select(User)
-        .join(AuthSession, AuthSession.user_id == User.id)
-        .where(
-            AuthSession.id == bindparam("sid"),
-            User.id == bindparam("uid"),
-            AuthSession.ended_at.is_(None),
-            AuthSession.expires_at > bindparam("now"),
-        )
-    )
-
-
 # Built once: every authenticated request runs it.
-LIVE_SESSION_USER = _live_session_user()
+LIVE_SESSION_USER = (
+    select(User)
+    .join(AuthSession, AuthSession.user_id == User.id)
+    .where(
+        AuthSession.id == bindparam("sid"),
+        User.id == bindparam("uid"),
+        AuthSession.ended_at.is_(None),
+        AuthSession.expires_at > bindparam("now"),
+    )
+)
 
 
 @event.listens_for(Session, "before_flush")
@@ -105,11 +110,6 @@ def _close_streams_of_changed_users(session: Session, _context, _instances) -> N
         state = inspect(user)
         deactivated = state.attrs.is_active.history.deleted and not user.is_active
         if deactivated:
-            session.execute(
-                update(AuthSession)
-                .where(AuthSession.user_id == user.id, AuthSession.ended_at.is_(None))
-                .values(ended_at=clock.now())
-                .execution_options(synchronize_session=False)
-            )
+            _end(session, AuthSession.user_id == user.id)
         if deactivated or state.attrs.role.history.deleted:
             events.queue_control(SESSION_ENDED, {"user_id": user.id}, session)

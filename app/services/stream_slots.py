@@ -49,6 +49,18 @@ def claim(user_id: int, expires_at: datetime) -> int:
     return slot_id
 
 
+def delete_expired(batch: int) -> int:
+    """Delete up to `batch` places past their expiry, left by workers that were killed
+    (retention); how many went."""
+    ids = db.session.scalars(
+        select(EventStream.id).where(EventStream.expires_at <= clock.now()).limit(batch)
+    ).all()
+    if not ids:
+        return 0
+    statement = delete(EventStream).where(EventStream.id.in_(ids))
+    return db.session.execute(statement.execution_options(synchronize_session=False)).rowcount
+
+
 def release(engine: Engine, slot_id: int) -> None:
     # Its own connection: this runs when the stream closes, outside the request's session.
     with engine.begin() as connection:

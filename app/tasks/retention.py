@@ -1,4 +1,5 @@
-"""Retention: old events, idempotency keys, finished deliveries and heartbeats, in batches."""
+"""Retention: old events, idempotency keys, finished deliveries, ended login sessions, places
+of streams whose worker died, and heartbeats, in batches."""
 
 from huey import crontab
 
@@ -17,6 +18,8 @@ def apply_retention() -> dict[str, int]:
         ("events", retention.delete_old_events),
         ("idempotency_keys", retention.delete_old_idempotency_keys),
         ("webhook_deliveries", retention.delete_old_deliveries),
+        ("auth_sessions", retention.delete_finished_sessions),
+        ("event_streams", retention.delete_expired_stream_places),
         ("worker_heartbeats", retention.delete_stale_heartbeats),
     ):
         deleted[name] = 0
