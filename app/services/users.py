@@ -50,6 +50,21 @@ def create_user(data: dict) -> User:
     return user
 
 
+def create_admin(data: dict, promote: bool = False) -> User:
+    """A new admin from `data` (loaded by UserCreateSchema); with `promote`, a user who already
+    has the e-mail becomes an active admin with the given password instead (409 without)."""
+    existing = db.session.scalar(select(User).where(User.email == data["email"]))
+    if existing is None:
+        return create_user(data)
+    if not promote:
+        raise Conflict(
+            f"A user with e-mail {data['email']} already exists; "
+            "add --promote to make them an admin."
+        )
+    changes = {"role": "admin", "is_active": True, "password": data["password"]}
+    return update_user(existing, changes)
+
+
 AGENT_PROFILE_ROLES = ("agent", "manager")
 
 
