@@ -141,6 +141,8 @@ class Config:
     # rate limits per client address need the real address.
     PROXY_FIX_X_FOR = _env_int("PROXY_FIX_X_FOR", 0)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+    # Bearer token for GET /metrics; unset, /metrics answers loopback clients only.
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 
     API_TITLE = "ServiceDesk API"
     API_VERSION = "1.0.0"

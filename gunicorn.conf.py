@@ -4,6 +4,8 @@ Command-line flags and GUNICORN_CMD_ARGS still override anything set here.
 """
 
 import os
+import shutil
+import tempfile
 
 from dotenv import load_dotenv
 
@@ -92,6 +94,30 @@ def on_starting(server) -> None:
     message = insecure_secret_message(os.environ.get("FLASK_ENV"), os.environ.get("JWT_SECRET_KEY"))
     if message:
         raise SystemExit(message)
+    _prepare_metrics_directory()
+
+
+def _prepare_metrics_directory() -> None:
+    # Prometheus metrics (app/metrics.py): each worker writes its figures to files in this
+    # folder and a scrape of /metrics adds them up, whichever worker answers. The workers,
+    # forked after this, import prometheus_client with it set. Emptied at each start, so
+    # the figures begin again (Prometheus expects counters to reset on a restart).
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        shutil.rmtree(directory, ignore_errors=True)
+        os.makedirs(directory)
+    else:
+        directory = tempfile.mkdtemp(prefix="servicedesk-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+        _owned_metrics_directories.append(directory)
+
+
+_owned_metrics_directories: list[str] = []
+
+
+def on_exit(server) -> None:
+    for directory in _owned_metrics_directories:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def post_worker_init(worker) -> None:
@@ -116,3 +142,10 @@ def post_fork(server, worker) -> None:
         from psycogreen.gevent import patch_psycopg
 
         patch_psycopg()
+
+
+def child_exit(server, worker):
+    # A dead worker's open-stream gauge no longer counts; its counters still do.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

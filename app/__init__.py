@@ -62,6 +62,7 @@ def create_app(config_name: str | None = None) -> Flask:
     from app.auth import register_jwt_callbacks
     from app.cli import register_cli
     from app.db_events import register_db_events
+    from app.metrics import register_metrics
     from app.request_log import register_request_log
     from app.routes import register_blueprints
     from app.security import register_security_headers
@@ -71,6 +72,7 @@ def create_app(config_name: str | None = None) -> Flask:
     register_error_handlers(app)
     register_security_headers(app)
     register_request_log(app)
+    register_metrics(app)
     register_cli(app)
     register_db_events(app)
     return app

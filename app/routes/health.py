@@ -1,9 +1,11 @@
 """/health: liveness, database reachability, and whether a background worker is beating."""
 
-from flask import current_app
+from flask import Response, current_app
 from marshmallow import fields
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
+from app import metrics as app_metrics
 from app.auth.guards import Blueprint
 from app.extensions import db, limiter
 from app.schemas.common import Schema
@@ -39,3 +41,22 @@ def health():
         body = {"status": "degraded", "database": "unavailable", "version": version}
         return {**body, "worker": "late"}, 503
     return {"status": "ok", "database": "ok", "version": version, "worker": worker}
+
+
+@blp.route("/metrics")
+@limiter.exempt
+@blp.doc(
+    responses={
+        "200": {
+            "description": "Prometheus text format",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    }
+)
+@blp.alt_response(401, description="METRICS_TOKEN is set and was not sent as a bearer token")
+@blp.alt_response(403, description="No METRICS_TOKEN is set and the client is not on loopback")
+def metrics():
+    """Prometheus metrics: requests by route, method and status, request durations, open event
+    streams, jobs waiting in the task queue, webhook deliveries by status."""
+    app_metrics.check_caller()
+    return Response(app_metrics.scrape(), content_type=CONTENT_TYPE_LATEST)

@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, func, select
 
 from app.errors import Unauthorized, ValidationFailed
 from app.extensions import db
+from app.metrics import OPEN_STREAMS
 from app.models.event import Event
 from app.services import clock, retention, sessions, stream_slots
 from app.services.dispatcher import CLOSED, Subscriber, dispatcher_for
@@ -70,6 +71,7 @@ def open_stream(subscriber: Subscriber, last_event_id: int | None, expires_at) -
     if expires_at is not None:
         slot_expires = min(slot_expires, expires_at + timedelta(seconds=SLOT_GRACE_SECONDS))
     slot = stream_slots.claim(subscriber.user_id, slot_expires)
+    OPEN_STREAMS.inc()
     dispatcher = dispatcher_for(db.engine, config["EVENTS_POLL_SECONDS"])
     try:
         # Hold no pooled connection while subscribing: the first stream of a process starts
@@ -81,8 +83,7 @@ def open_stream(subscriber: Subscriber, last_event_id: int | None, expires_at) -
         reset = reset_event(last_event_id)
         db.session.rollback()  # a long stream must not hold a connection
     except BaseException:
-        dispatcher.unsubscribe(subscriber)
-        stream_slots.release(db.engine, slot)
+        _close(dispatcher, subscriber, slot)
         raise
     heartbeat = min(config["EVENTS_HEARTBEAT_SECONDS"], lifetime)
     return _stream(dispatcher, subscriber, slot, cursor, heartbeat, ends_at, expires_at, reset)
@@ -162,5 +163,10 @@ def _stream(
             detail = json.dumps({"detail": f"Stream closed: {subscriber.closed_reason}."})
             yield f"event: error\ndata: {detail}\n\n"
     finally:
-        dispatcher.unsubscribe(subscriber)
-        stream_slots.release(db.engine, slot)
+        _close(dispatcher, subscriber, slot)
+
+
+def _close(dispatcher, subscriber: Subscriber, slot: int) -> None:
+    dispatcher.unsubscribe(subscriber)
+    stream_slots.release(db.engine, slot)
+    OPEN_STREAMS.dec()
