@@ -105,7 +105,14 @@ def due(calendar: Calendar | None, start: datetime, minutes: int) -> datetime:
     """
     if minutes < 0:
         raise ValueError("minutes must not be negative")
-    remaining = minutes * 60 * _SECOND
+    return due_after(calendar, start, timedelta(minutes=minutes))
+
+
+def due_after(calendar: Calendar | None, start: datetime, duration: timedelta) -> datetime:
+    """As `due`, for any non-negative duration (to the microsecond)."""
+    remaining = duration // timedelta(microseconds=1)
+    if remaining < 0:
+        raise ValueError("the duration must not be negative")
     moment = _to_micro(start)
     if calendar is None or remaining == 0:
         return _from_micro(moment + remaining)

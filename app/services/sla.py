@@ -5,6 +5,7 @@ two are kept side by side here so that they cannot drift apart.
 """
 
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from flask import current_app
 from sqlalchemy import BigInteger, Float, and_, case, func, literal, not_, or_
@@ -13,12 +14,49 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from app.models.ticket import Ticket
 from app.models.types import UTCDateTime
+from app.services import business_time
 
 DONE_STATUSES = ("resolved", "closed")
 # At risk with less than a quarter of the clock's window left: left * 4 < window, in whole
 # microseconds on both sides, so that Python and SQL agree even exactly on the boundary.
 AT_RISK_PARTS = 4
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class ClockInstants(NamedTuple):
+    """When each clock is due, and the first instant it is at risk (less than a quarter of its
+    target left, in business time): stored on the ticket, so SQL compares instants."""
+
+    response_due_at: datetime
+    response_at_risk_at: datetime
+    resolution_due_at: datetime
+    resolution_at_risk_at: datetime
+
+
+def clock_instants(
+    calendar: business_time.Calendar | None,
+    created_at: datetime,
+    response_minutes: int,
+    resolution_minutes: int,
+    paused_seconds: int,
+) -> ClockInstants:
+    """The instants of both clocks of a ticket created at `created_at` whose resolution clock
+    has stood still for `paused_seconds` of business time. A clock is at risk once more than
+    three quarters of its target have passed: from the first microsecond after that point."""
+    response = timedelta(minutes=response_minutes)
+    resolution = timedelta(minutes=resolution_minutes)
+    paused = timedelta(seconds=paused_seconds)
+    tick = timedelta(microseconds=1)
+
+    def after(duration: timedelta) -> datetime:
+        return business_time.due_after(calendar, created_at, duration)
+
+    return ClockInstants(
+        response_due_at=after(response),
+        response_at_risk_at=after(response * 3 / AT_RISK_PARTS + tick),
+        resolution_due_at=after(resolution + paused),
+        resolution_at_risk_at=after(resolution * 3 / AT_RISK_PARTS + paused + tick),
+    )
 
 
 def targets(priority: str) -> tuple[timedelta, timedelta]:
