@@ -69,6 +69,12 @@ def run_migrations_online():
             context.run_migrations()
             if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
                 raise RuntimeError("The migration left rows whose foreign keys point nowhere.")
+        if sqlite:
+            # The connection goes back to the pool: where migrations run inside the app (the
+            # test suite), the next user of it must get foreign keys enforced again.
+            connection.commit()
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
 
 
 run_migrations_online()
