@@ -332,6 +332,23 @@ def test_due_accepts_a_date_and_offsets(client, writer, make_calendar):
 
 
 @pytest.mark.parametrize(
+    ("subdivision", "due_at"), [("BY", "2026-01-07T08:30:00Z"), (None, "2026-01-06T08:30:00Z")]
+)
+def test_due_skips_the_public_holidays_of_the_region(
+    client, writer, make_calendar, subdivision, due_at
+):
+    calendar = make_calendar(holiday_country="DE", holiday_subdivision=subdivision)
+    # Monday 2026-01-05 16:30 local (CET): 30 minutes on Monday; Tuesday 6 January is Epiphany,
+    # a public holiday in Bavaria but not in all of Germany: the other 30 minutes end 09:30 on
+    # Wednesday in Bavaria, on Tuesday elsewhere.
+    response = client.get(
+        f"/api/sla/calendars/{calendar['id']}/due?start=2026-01-05T15:30:00Z&minutes=60",
+        headers=writer,
+    )
+    assert response.get_json()["due_at"] == due_at
+
+
+@pytest.mark.parametrize(
     ("query", "field"),
     [
         ("start=2026-03-06T15:30:00Z&minutes=0", "minutes"),
