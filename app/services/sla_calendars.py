@@ -52,9 +52,11 @@ def update_calendar(calendar: SlaCalendar, data: dict) -> SlaCalendar:
     values = _validated({**current, "name": calendar.name, **data})
     if values["name"] != calendar.name:
         _ensure_name_free(values["name"])
-    for name, value in values.items():
-        if getattr(calendar, name) != value:
-            setattr(calendar, name, value)
+    changed = {name: value for name, value in values.items() if getattr(calendar, name) != value}
+    if not changed:
+        return calendar  # nothing to store or recompute
+    for name, value in changed.items():
+        setattr(calendar, name, value)
     _flush_or_conflict()
     sla_policies.rules_changed()
     return calendar

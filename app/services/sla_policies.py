@@ -94,7 +94,10 @@ def update_policy(policy: SlaPolicy, data: dict) -> SlaPolicy:
         _check_default_update(data)
     if "calendar_id" in data:
         _check_calendar(data["calendar_id"])
-    for name, value in data.items():
+    changed = {name: value for name, value in data.items() if getattr(policy, name) != value}
+    if not changed:
+        return policy  # nothing to store or recompute
+    for name, value in changed.items():
         setattr(policy, name, value)
     _flush_or_conflict()
     rules_changed()
