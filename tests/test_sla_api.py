@@ -748,3 +748,10 @@ def test_calendar_of_is_built_once_per_set_of_values(make_calendar):
     assert sla_calendars.calendar_of(None) is None
     third = db.session.get(SlaCalendar, make_calendar(name="C", time_zone="America/New_York")["id"])
     assert sla_calendars.calendar_of(third).time_zone == "America/New_York"
+
+
+def test_a_policy_carries_its_calendar(make_calendar, make_policy):
+    calendar = make_calendar(time_zone="Asia/Tokyo")
+    policy = sla_policies.get_policy(make_policy(calendar_id=calendar["id"])["id"])
+    assert sla_calendars.calendar_of(policy.calendar).time_zone == "Asia/Tokyo"
+    assert sla_policies.default_policy().calendar is None

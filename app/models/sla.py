@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, false, func, text, true
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models.types import SQLITE_AUTOINCREMENT, UTCDateTime
@@ -61,6 +61,8 @@ class SlaPolicy(db.Model):
     )
     # {"critical": {"response_minutes": 15, "resolution_minutes": 240}, "high": ..., ...}
     targets: Mapped[dict] = mapped_column(JSON)
+    # Loaded with the policy: its business time is what a policy is used for.
+    calendar: Mapped[SlaCalendar | None] = relationship(lazy="joined")
     created_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=now, server_default=func.now()
     )
