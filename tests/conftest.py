@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import text
+from sqlalchemy import delete, select, text, update
 
 from app import create_app
 from app.auth import tokens
 from app.extensions import db, limiter
+from app.models.sla import SlaCalendar, SlaPolicy
 from app.models.ticket import Ticket
 from app.models.user import Agent, User
 from app.services import clock
@@ -35,6 +36,9 @@ TABLES = (
     "agents",
     "users",
 )
+# The SLA tables are emptied too, except for the default policy, which the migrations create:
+# it gets back the values the migrations gave it (kept here after they ran).
+_migrated_default_policy: dict = {}
 PASSWORD = "correct-horse-battery"
 
 
@@ -48,6 +52,10 @@ def _reset_schema() -> None:
         if path and os.path.exists(path):
             os.remove(path)
     upgrade()
+    policies = SlaPolicy.__table__
+    with db.engine.connect() as connection:
+        row = connection.execute(select(policies).where(policies.c.is_default)).mappings().one()
+    _migrated_default_policy.update(row)
 
 
 def _truncate() -> None:
@@ -59,7 +67,21 @@ def _truncate() -> None:
             for table in TABLES:
                 connection.execute(text(f"DELETE FROM {table}"))
             connection.execute(text("DELETE FROM sqlite_sequence"))
+        _reset_sla_tables(connection)
     reset_dispatchers()
+
+
+def _reset_sla_tables(connection) -> None:
+    policies = SlaPolicy.__table__
+    default = policies.c.id == _migrated_default_policy["id"]
+    connection.execute(update(policies).where(default).values(**_migrated_default_policy))
+    connection.execute(delete(policies).where(~default))
+    connection.execute(delete(SlaCalendar.__table__))
+
+
+def migrated_default_policy() -> dict:
+    """The default policy's row as the migrations created it."""
+    return dict(_migrated_default_policy)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import flask_smorest
 from flask_jwt_extended import current_user, get_jwt, verify_jwt_in_request
 from webargs.flaskparser import FlaskParser
 
-from app.errors import PermissionDenied, Unauthorized
+from app.errors import NotFound, PermissionDenied, Unauthorized
 from app.models.user import User
 
 STAFF = ("admin", "manager", "agent")
@@ -35,8 +35,11 @@ class Blueprint(flask_smorest.Blueprint):
             schema = schema()
         return super().arguments(schema, *args, **kwargs)
 
-    def login_required(self, *roles: str):
-        """Require a valid access token, and one of `roles` when given (403 otherwise)."""
+    def login_required(self, *roles: str, hidden_from: tuple[str, ...] = ()):
+        """Require a valid access token, and one of `roles` when given (403 otherwise).
+
+        Users whose role is in `hidden_from` get 404, as for anything they may not see.
+        """
 
         def decorator(func):
             @wraps(func)
@@ -44,6 +47,8 @@ class Blueprint(flask_smorest.Blueprint):
                 verify_jwt_in_request()
                 if get_jwt().get("scope") == "stream":
                     raise Unauthorized("A stream token only opens event streams.")
+                if current_user.role in hidden_from:
+                    raise NotFound("The requested URL was not found on the server.")
                 if roles and current_user.role not in roles:
                     raise PermissionDenied("Your role may not use this endpoint.")
                 return func(*args, **kwargs)
@@ -54,6 +59,8 @@ class Blueprint(flask_smorest.Blueprint):
             )
             if roles:
                 wrapper = self.alt_response(403, description="Not allowed for your role")(wrapper)
+            if hidden_from:
+                wrapper = self.alt_response(404, description="Not found or not visible")(wrapper)
             return wrapper
 
         return decorator

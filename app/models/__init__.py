@@ -3,6 +3,7 @@
 from app.models.auth import AuthSession, EventStream, IdempotencyKey
 from app.models.background import OutboxPosition, WorkerHeartbeat
 from app.models.event import Event
+from app.models.sla import SlaCalendar, SlaPolicy
 from app.models.ticket import Activity, Message, Ticket
 from app.models.user import Agent, User
 from app.models.webhook import Webhook, WebhookDelivery
@@ -16,6 +17,8 @@ __all__ = [
     "IdempotencyKey",
     "Message",
     "OutboxPosition",
+    "SlaCalendar",
+    "SlaPolicy",
     "Ticket",
     "User",
     "Webhook",

@@ -83,6 +83,11 @@ class Ticket(db.Model):
     assigned_agent_id: Mapped[int | None] = mapped_column(
         ForeignKey("agents.id", ondelete="RESTRICT")
     )
+    # The SLA policy the ticket's due times follow (migration 0006 puts existing tickets on
+    # the default policy).
+    sla_policy_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sla_policies.id", ondelete="RESTRICT"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=now, server_default=func.now(), index=True
     )

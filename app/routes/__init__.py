@@ -10,12 +10,13 @@ from app.routes import (
     events,
     health,
     messages,
+    sla,
     tickets,
     users,
     webhooks,
 )
 
-MODULES = (health, auth, users, analytics, agents, tickets, messages, events, webhooks)
+MODULES = (health, auth, users, analytics, agents, tickets, messages, events, webhooks, sla)
 
 
 def register_blueprints(app: Flask, api) -> None:
