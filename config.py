@@ -149,6 +149,8 @@ class Config:
     OPENAPI_VERSION = "3.0.3"
     OPENAPI_URL_PREFIX = "/api"
     OPENAPI_JSON_PATH = "openapi.json"
+    # Relative: the API is where the spec was fetched from, whatever the host or proxy.
+    API_SPEC_OPTIONS = {"servers": [{"url": "/", "description": "This server"}]}
     # /api/docs is served by app/routes/docs.py from a bundled Swagger UI (no CDN).
 
 

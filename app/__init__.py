@@ -9,6 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app.converters import IdConverter, id_parameter_schema
 from app.errors import register_error_handlers
 from app.extensions import api, cors, db, jwt, limiter, migrate
+from app.response_headers import register_response_headers
 from config import configs, insecure_secret_message
 
 
@@ -38,6 +39,7 @@ def create_app(config_name: str | None = None) -> Flask:
         render_as_batch=True,
     )
     jwt.init_app(app)
+    register_response_headers(app)  # before the limiter and CORS: see its docstring
     limiter.init_app(app)
     cors.init_app(
         app,
@@ -49,7 +51,16 @@ def create_app(config_name: str | None = None) -> Flask:
             "Idempotency-Key",
             "Last-Event-ID",
         ],
-        expose_headers=["ETag", "Location", "Retry-After"],
+        expose_headers=[
+            "ETag",
+            "Location",
+            "Retry-After",
+            "X-Request-ID",
+            "X-RateLimit-Limit",
+            "X-RateLimit-Remaining",
+            "X-RateLimit-Reset",
+            "Idempotent-Replayed",
+        ],
         methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
     )
     app.url_map.converters["int"] = IdConverter

@@ -1,15 +1,18 @@
 """RFC 9457 problem details for every error the app returns."""
 
+import hashlib
 import http
 import logging
 
 import marshmallow as ma
-from flask import current_app, json
+from flask import current_app, json, request
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from app.openapi import ClientReadyPlugin
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +106,8 @@ def _normalise(errors: dict) -> dict:
 class ProblemSchema(ma.Schema):
     """RFC 9457 problem details (documentation only)."""
 
+    OPENAPI_OPTIONAL_FIELDS = ("errors",)  # only for field-level problems
+
     type = ma.fields.String()
     title = ma.fields.String()
     status = ma.fields.Integer()
@@ -114,6 +119,18 @@ class ProblemApi(Api):
     """flask-smorest's Api with problem+json errors in place of its own payload."""
 
     ERROR_SCHEMA = ProblemSchema
+    SPEC_MAX_AGE = 300  # seconds a client may use the spec before it asks again (If-None-Match)
+
+    def _init_spec(self, *, marshmallow_plugin=None, **kwargs):
+        super()._init_spec(marshmallow_plugin=marshmallow_plugin or ClientReadyPlugin(), **kwargs)
+
+    def _openapi_json(self):
+        """The spec, with a strong ETag of its text and public caching; 304 on If-None-Match."""
+        response = super()._openapi_json()
+        response.set_etag(hashlib.sha256(response.get_data()).hexdigest()[:32])
+        response.cache_control.public = True
+        response.cache_control.max_age = self.SPEC_MAX_AGE
+        return response.make_conditional(request)
 
     def _register_responses(self):
         for status in http.HTTPStatus:

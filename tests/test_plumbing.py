@@ -10,7 +10,7 @@ from tests.helpers import assert_problem
 
 SPA_ORIGIN = "http://localhost:5173"
 ALLOWED_HEADERS = {"authorization", "content-type", "if-match", "idempotency-key", "last-event-id"}
-EXPOSED_HEADERS = {"etag", "location", "retry-after"}
+EXPOSED_HEADERS = {"etag", "location", "retry-after", "x-request-id"}
 
 
 def header_set(response, name: str) -> set[str]:

@@ -27,9 +27,7 @@ blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Authentic
 @blp.arguments(LoginSchema)
 @blp.response(200, TokenSchema)
 @blp.alt_response(401, description="Wrong e-mail or password")
-@blp.alt_response(
-    429, description="Too many attempts", headers={"Retry-After": {"schema": {"type": "integer"}}}
-)
+@blp.alt_response(429, description="Too many attempts")
 def login(credentials):
     """Exchange an e-mail and password for tokens."""
     user = user_service.authenticate(credentials["email"], credentials["password"])

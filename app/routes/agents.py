@@ -3,7 +3,7 @@
 from flask import url_for
 from flask.views import MethodView
 
-from app.auth.guards import MANAGERS, STAFF, Blueprint, me
+from app.auth.guards import ETAG_HEADER, LOCATION_HEADER, MANAGERS, STAFF, Blueprint, me
 from app.extensions import db
 from app.routes.etag import check_if_match, etag_header
 from app.schemas.agent import (
@@ -31,7 +31,7 @@ class Agents(MethodView):
 
     @blp.login_required(*MANAGERS)
     @blp.arguments(AgentCreateSchema)
-    @blp.response(201, AgentSchema)
+    @blp.response(201, AgentSchema, headers=LOCATION_HEADER)
     @blp.alt_response(409, description="E-mail taken or profile exists")
     def post(self, data):
         """Create an agent profile for an existing user, or with a new user (admin, manager)."""
@@ -43,7 +43,7 @@ class Agents(MethodView):
 @blp.route("/<int:agent_id>")
 class Agent(MethodView):
     @blp.login_required()
-    @blp.response(200, AgentSchema)
+    @blp.response(200, AgentSchema, headers=ETAG_HEADER)
     @blp.alt_response(404, description="Not found or not visible")
     def get(self, agent_id):
         """Get an agent (staff)."""
@@ -54,9 +54,9 @@ class Agent(MethodView):
 
     @blp.login_required()
     @blp.arguments(AgentUpdateSchema)
-    @blp.response(200, AgentSchema)
+    @blp.response(200, AgentSchema, headers=ETAG_HEADER)
     @blp.alt_response(404, description="Not found or not visible")
-    @blp.alt_response(412, description="If-Match failed")
+    @blp.if_match
     def put(self, data, agent_id):
         """Update an agent (admin, manager; an agent its own availability)."""
         caller = me()

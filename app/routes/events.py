@@ -9,7 +9,7 @@ from marshmallow import fields
 from app.auth import tokens
 from app.auth.guards import Blueprint, me
 from app.errors import Unauthorized
-from app.schemas.common import Schema
+from app.schemas.common import ResponseSchema
 from app.services import permissions, streams, tickets
 from app.services.dispatcher import Subscriber
 
@@ -30,7 +30,7 @@ STREAM_DOC = {
 }
 
 
-class StreamTokenSchema(Schema):
+class StreamTokenSchema(ResponseSchema):
     token = fields.String()
     expires_in = fields.Integer()
 
@@ -81,11 +81,9 @@ def stream_errors(func):
     """The errors of opening a stream, in OpenAPI."""
     func = blp.alt_response(401, description="Missing, invalid or ended session's token")(func)
     func = blp.alt_response(422, description="Last-Event-ID is not an event id")(func)
-    return blp.alt_response(
-        429,
-        description="EVENTS_MAX_STREAMS_PER_USER streams already open",
-        headers={"Retry-After": {"schema": {"type": "integer"}}},
-    )(func)
+    return blp.alt_response(429, description="EVENTS_MAX_STREAMS_PER_USER streams already open")(
+        func
+    )
 
 
 @blp.route("/events")

@@ -8,13 +8,14 @@ from sqlalchemy import text
 from app import metrics as app_metrics
 from app.auth.guards import Blueprint
 from app.extensions import db, limiter
-from app.schemas.common import Schema
+from app.schemas.common import ResponseSchema
 from app.services import heartbeats
 
-blp = Blueprint("health", __name__, description="Operations")
+blp = Blueprint("health", __name__, description="Operations", rate_limited=False)
+HEALTH_RETRY_SECONDS = 10
 
 
-class HealthSchema(Schema):
+class HealthSchema(ResponseSchema):
     status = fields.String()
     database = fields.String()
     version = fields.String()
@@ -39,7 +40,7 @@ def health():
         db.session.rollback()
         current_app.logger.warning("Health check: database unreachable")
         body = {"status": "degraded", "database": "unavailable", "version": version}
-        return {**body, "worker": "late"}, 503
+        return {**body, "worker": "late"}, 503, {"Retry-After": str(HEALTH_RETRY_SECONDS)}
     return {"status": "ok", "database": "ok", "version": version, "worker": worker}
 
 

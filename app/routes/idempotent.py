@@ -8,6 +8,21 @@ from app.auth.guards import me
 from app.extensions import db
 from app.services import idempotency
 
+IDEMPOTENCY_KEY_PARAMETER = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "description": "The same key from the same user within 24 hours replays the first "
+    "response without creating anything; the same key with another body gets 422.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+REPLAYED_HEADER = {
+    "Idempotent-Replayed": {
+        "description": "`true` when this is the stored response of an earlier request.",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
+
 
 def idempotent(endpoint: str):
     """Commit the view's transaction together with its stored response, or replay that response.

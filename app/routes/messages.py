@@ -3,10 +3,10 @@
 from flask import url_for
 from flask.views import MethodView
 
-from app.auth.guards import Blueprint, me
+from app.auth.guards import ETAG_HEADER, LOCATION_HEADER, Blueprint, me
 from app.extensions import db
 from app.routes.etag import check_if_match, etag_header
-from app.routes.idempotent import idempotent
+from app.routes.idempotent import IDEMPOTENCY_KEY_PARAMETER, REPLAYED_HEADER, idempotent
 from app.schemas.common import PageQuerySchema
 from app.schemas.message import (
     MessageCreateSchema,
@@ -28,19 +28,11 @@ class Messages(MethodView):
     @blp.login_required()
     @idempotent("messages")
     @blp.arguments(MessageCreateSchema)
-    @blp.response(201, MessageSchema)
+    @blp.response(201, MessageSchema, headers={**LOCATION_HEADER, **REPLAYED_HEADER})
     @blp.alt_response(403, description="Internal note by a requester")
     @blp.alt_response(404, description="Ticket not found or not visible")
     @blp.alt_response(409, description="The ticket is closed")
-    @blp.doc(
-        parameters=[
-            {
-                "in": "header",
-                "name": "Idempotency-Key",
-                "schema": {"type": "string", "maxLength": 255},
-            }
-        ]
-    )
+    @blp.doc(parameters=[IDEMPOTENCY_KEY_PARAMETER])
     def post(self, data):
         """Post a message (or, staff only, an internal note) on a ticket."""
         message = service.post_message(me(), data)
@@ -73,7 +65,7 @@ def ticket_timeline(args, ticket_id):
 @blp.route("/<int:message_id>")
 class Message(MethodView):
     @blp.login_required()
-    @blp.response(200, MessageSchema)
+    @blp.response(200, MessageSchema, headers=ETAG_HEADER)
     @blp.alt_response(404, description="Not found or not visible")
     def get(self, message_id):
         """Get a message."""
@@ -82,11 +74,11 @@ class Message(MethodView):
 
     @blp.login_required()
     @blp.arguments(MessageUpdateSchema)
-    @blp.response(200, MessageSchema)
+    @blp.response(200, MessageSchema, headers=ETAG_HEADER)
     @blp.alt_response(403, description="Not the author or an admin")
     @blp.alt_response(404, description="Not found or not visible")
     @blp.alt_response(409, description="The ticket is closed")
-    @blp.alt_response(412, description="If-Match failed")
+    @blp.if_match
     def put(self, data, message_id):
         """Edit a message's body (its author or an admin)."""
         caller = me()

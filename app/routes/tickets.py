@@ -3,10 +3,10 @@
 from flask import url_for
 from flask.views import MethodView
 
-from app.auth.guards import Blueprint, me
+from app.auth.guards import ETAG_HEADER, LOCATION_HEADER, Blueprint, me
 from app.extensions import db
 from app.routes.etag import check_if_match, etag_header
-from app.routes.idempotent import idempotent
+from app.routes.idempotent import IDEMPOTENCY_KEY_PARAMETER, REPLAYED_HEADER, idempotent
 from app.schemas.ticket import (
     TicketCreateSchema,
     TicketPageSchema,
@@ -18,6 +18,16 @@ from app.services import permissions
 from app.services import tickets as service
 
 blp = Blueprint("tickets", __name__, url_prefix="/api/tickets", description="Tickets")
+WORKFLOW = """\
+**Workflow** (`status`): `open` ⇄ `in_progress` ⇄ `pending`; any of those → `resolved` →
+`closed`; `resolved` → `open` (reopen). `closed` is final, except that an admin or manager
+may reopen it to `open`. Any other transition gets 409, except that a requester may withdraw
+(set `closed`) their own ticket from any status other than `closed`. Entering `resolved`
+sets `resolved_at`; reopening clears it; entering `closed` sets `closed_at` (and
+`resolved_at` if unset). A public message from the requester on a `resolved` ticket reopens
+it. Assigning (`assigned_agent_id`) to an inactive or unknown agent gets 422; an `open`
+ticket that gets assigned stays `open` unless the status is also changed."""
+with_workflow = blp.doc(description=WORKFLOW)
 _dump = TicketSchema().dump
 
 
@@ -26,6 +36,7 @@ class Tickets(MethodView):
     @blp.login_required()
     @blp.arguments(TicketQuerySchema, location="query")
     @blp.response(200, TicketPageSchema)
+    @with_workflow
     def get(self, args):
         """List tickets (requesters: their own), filtered and sorted."""
         return service.list_tickets(me(), args)
@@ -33,17 +44,10 @@ class Tickets(MethodView):
     @blp.login_required()
     @idempotent("tickets")
     @blp.arguments(TicketCreateSchema)
-    @blp.response(201, TicketSchema)
+    @blp.response(201, TicketSchema, headers={**LOCATION_HEADER, **REPLAYED_HEADER})
     @blp.alt_response(403, description="A field your role may not set")
-    @blp.doc(
-        parameters=[
-            {
-                "in": "header",
-                "name": "Idempotency-Key",
-                "schema": {"type": "string", "maxLength": 255},
-            }
-        ]
-    )
+    @blp.doc(parameters=[IDEMPOTENCY_KEY_PARAMETER])
+    @with_workflow
     def post(self, data):
         """Open a ticket (requesters for themselves; staff for anyone)."""
         ticket = service.create_ticket(me(), data)
@@ -53,8 +57,9 @@ class Tickets(MethodView):
 @blp.route("/<int:ticket_id>")
 class Ticket(MethodView):
     @blp.login_required()
-    @blp.response(200, TicketSchema)
+    @blp.response(200, TicketSchema, headers=ETAG_HEADER)
     @blp.alt_response(404, description="Not found or not visible")
+    @with_workflow
     def get(self, ticket_id):
         """Get a ticket."""
         ticket = service.get_ticket(me(), ticket_id)
@@ -62,11 +67,12 @@ class Ticket(MethodView):
 
     @blp.login_required()
     @blp.arguments(TicketUpdateSchema)
-    @blp.response(200, TicketSchema)
+    @blp.response(200, TicketSchema, headers=ETAG_HEADER)
     @blp.alt_response(403, description="A field your role may not set")
     @blp.alt_response(404, description="Not found or not visible")
     @blp.alt_response(409, description="Transition not allowed, or the ticket is closed")
-    @blp.alt_response(412, description="If-Match failed")
+    @blp.if_match
+    @with_workflow
     def put(self, data, ticket_id):
         """Update a ticket (partial)."""
         caller = me()

@@ -4,7 +4,7 @@ from flask import url_for
 from flask.views import MethodView
 from flask_jwt_extended import get_jwt
 
-from app.auth.guards import STAFF, Blueprint, me
+from app.auth.guards import ETAG_HEADER, LOCATION_HEADER, STAFF, Blueprint, me
 from app.extensions import db
 from app.routes.etag import check_if_match, etag_header
 from app.schemas.user import (
@@ -32,7 +32,7 @@ class Users(MethodView):
 
     @blp.login_required("admin")
     @blp.arguments(UserCreateSchema)
-    @blp.response(201, UserSchema)
+    @blp.response(201, UserSchema, headers=LOCATION_HEADER)
     @blp.alt_response(409, description="E-mail taken")
     def post(self, data):
         """Create a user (admin)."""
@@ -44,7 +44,7 @@ class Users(MethodView):
 @blp.route("/<int:user_id>")
 class User(MethodView):
     @blp.login_required()
-    @blp.response(200, UserSchema)
+    @blp.response(200, UserSchema, headers=ETAG_HEADER)
     @blp.alt_response(404, description="Not found or not visible")
     def get(self, user_id):
         """Get a user (staff: any; requester: themself)."""
@@ -53,10 +53,10 @@ class User(MethodView):
 
     @blp.login_required()
     @blp.arguments(UserUpdateSchema)
-    @blp.response(200, UserSchema)
+    @blp.response(200, UserSchema, headers=ETAG_HEADER)
     @blp.alt_response(404, description="Not found or not visible")
     @blp.alt_response(409, description="E-mail taken")
-    @blp.alt_response(412, description="If-Match failed")
+    @blp.if_match
     def put(self, data, user_id):
         """Update a user (admin: any field; oneself: name, department, phone, password)."""
         caller = me()

@@ -3,7 +3,7 @@
 from flask import url_for
 from flask.views import MethodView
 
-from app.auth.guards import Blueprint
+from app.auth.guards import ETAG_HEADER, LOCATION_HEADER, Blueprint
 from app.extensions import db
 from app.routes.etag import check_if_match, etag_header
 from app.schemas.webhook import (
@@ -35,7 +35,7 @@ class Webhooks(MethodView):
 
     @blp.login_required("admin")
     @blp.arguments(WebhookCreateSchema)
-    @blp.response(201, WebhookWithSecretSchema)
+    @blp.response(201, WebhookWithSecretSchema, headers=LOCATION_HEADER)
     def post(self, data):
         """Create a webhook (admin); the response is the only one that shows its secret."""
         webhook = service.create_webhook(data)
@@ -46,7 +46,7 @@ class Webhooks(MethodView):
 @blp.route("/<int:webhook_id>")
 class Webhook(MethodView):
     @blp.login_required("admin")
-    @blp.response(200, WebhookSchema)
+    @blp.response(200, WebhookSchema, headers=ETAG_HEADER)
     @blp.alt_response(404, description="Not found")
     def get(self, webhook_id):
         """Get a webhook (admin)."""
@@ -55,9 +55,9 @@ class Webhook(MethodView):
 
     @blp.login_required("admin")
     @blp.arguments(WebhookUpdateSchema)
-    @blp.response(200, WebhookSchema)
+    @blp.response(200, WebhookSchema, headers=ETAG_HEADER)
     @blp.alt_response(404, description="Not found")
-    @blp.alt_response(412, description="If-Match failed")
+    @blp.if_match
     def put(self, data, webhook_id):
         """Update a webhook (partial; admin)."""
         webhook = service.get_webhook(webhook_id)

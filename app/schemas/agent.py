@@ -8,6 +8,7 @@ from app.schemas.common import (
     ID_RANGE,
     Integer,
     PageQuerySchema,
+    ResponseSchema,
     Schema,
     UTCDateTimeField,
     one_of_list,
@@ -19,7 +20,7 @@ from app.schemas.user import LowercaseEmailMixin, UserSchema
 AGENT_SORTS = ("name", "team")
 
 
-class AgentSchema(Schema):
+class AgentSchema(ResponseSchema):
     id = Integer()
     user_id = Integer()
     name = fields.String()
@@ -76,7 +77,7 @@ class AgentQuerySchema(PageQuerySchema):
     availability = one_of_list(AVAILABILITIES)
     skill = fields.String(validate=validate.OneOf(CATEGORIES))
     is_active = fields.Boolean()
-    sort = sort_field(AGENT_SORTS, default=None)
+    sort = sort_field(AGENT_SORTS)
 
 
 AgentPageSchema = page_schema(AgentSchema, "AgentPage")

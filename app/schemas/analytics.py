@@ -4,7 +4,13 @@ from datetime import UTC, datetime
 
 from marshmallow import ValidationError, fields, post_load, validate
 
-from app.schemas.common import Integer, QuerySchema, Schema, TimeBound, UTCDateTimeField
+from app.schemas.common import (
+    Integer,
+    QuerySchema,
+    ResponseSchema,
+    TimeBound,
+    UTCDateTimeField,
+)
 from app.schemas.ticket import TicketQuerySchema, TicketSchema
 from app.services import analytics, clock
 
@@ -103,7 +109,7 @@ def _adherence(clock_name: str) -> fields.Float:
     )
 
 
-class SlaMetricsSchema(Schema):
+class SlaMetricsSchema(ResponseSchema):
     tickets = _count("Tickets created in the window.")
     responded = _count("Of them, tickets with a first response.")
     response_met = _count("First response at or before response_due_at.")
@@ -132,7 +138,7 @@ class SlaGroupSchema(SlaMetricsSchema):
     )
 
 
-class SlaAdherenceSchema(Schema):
+class SlaAdherenceSchema(ResponseSchema):
     from_ = UTCDateTimeField(data_key="from")
     to = UTCDateTimeField()
     group_by = fields.String(validate=validate.OneOf(SLA_GROUPS))
@@ -147,7 +153,7 @@ class AgedTicketSchema(TicketSchema):
     age_seconds = Integer(metadata={"description": "Whole seconds since created_at."})
 
 
-class AgingBucketSchema(Schema):
+class AgingBucketSchema(ResponseSchema):
     bucket = fields.String(validate=validate.OneOf([name for name, _ in analytics.AGE_BUCKETS]))
     count = _count("Open tickets whose age falls in the bucket (lower bound inclusive).")
     by = fields.Dict(
@@ -160,7 +166,7 @@ class AgingBucketSchema(Schema):
     )
 
 
-class AgingSchema(Schema):
+class AgingSchema(ResponseSchema):
     as_of = UTCDateTimeField()
     total_open = _count("Open, in_progress and pending tickets matching the filters.")
     average_age_seconds = _nullable_number("Null when there is no open ticket.")
@@ -173,14 +179,14 @@ class AgingSchema(Schema):
     )
 
 
-class VolumePointSchema(Schema):
+class VolumePointSchema(ResponseSchema):
     period_start = UTCDateTimeField(metadata={"description": "Midnight UTC (Monday for weeks)."})
     created = _count("Tickets created in the period (within the window).")
     resolved = _count("Tickets whose resolved_at is in the period (within the window).")
     backlog = _count("Tickets open at the end of the period (or at `to`, if earlier).")
 
 
-class VolumeSchema(Schema):
+class VolumeSchema(ResponseSchema):
     interval = fields.String(validate=validate.OneOf(INTERVALS))
     series = fields.List(
         fields.Nested(VolumePointSchema),
@@ -188,7 +194,7 @@ class VolumeSchema(Schema):
     )
 
 
-class AgentPerformanceRowSchema(Schema):
+class AgentPerformanceRowSchema(ResponseSchema):
     agent_id = Integer()
     name = fields.String()
     team = fields.String(allow_none=True)
@@ -208,7 +214,7 @@ class AgentPerformanceRowSchema(Schema):
     )
 
 
-class AgentPerformanceSchema(Schema):
+class AgentPerformanceSchema(ResponseSchema):
     from_ = UTCDateTimeField(data_key="from")
     to = UTCDateTimeField()
     agents = fields.List(fields.Nested(AgentPerformanceRowSchema))

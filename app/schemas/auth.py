@@ -3,7 +3,7 @@
 from marshmallow import fields, validate
 
 from app.schemas.agent import MeSchema
-from app.schemas.common import Integer, Schema
+from app.schemas.common import Integer, ResponseSchema, Schema
 
 
 class LoginSchema(Schema):
@@ -11,7 +11,7 @@ class LoginSchema(Schema):
     password = fields.String(required=True, load_only=True, validate=validate.Length(max=256))
 
 
-class TokenSchema(Schema):
+class TokenSchema(ResponseSchema):
     access_token = fields.String()
     refresh_token = fields.String()
     token_type = fields.String()
@@ -19,7 +19,7 @@ class TokenSchema(Schema):
     user = fields.Nested(MeSchema)
 
 
-class RefreshedSchema(Schema):
+class RefreshedSchema(ResponseSchema):
     access_token = fields.String()
     expires_in = Integer()
 

@@ -107,6 +107,14 @@ class Schema(RejectNulMixin, ma.Schema):
         return plan
 
 
+class ResponseSchema(Schema):
+    """A schema that only dumps (what clients see). Every field it declares is in every
+    response, so OpenAPI lists them in `required` (app/openapi.py), except the names in
+    OPENAPI_OPTIONAL_FIELDS. Load schemas keep marshmallow's own `required`."""
+
+    OPENAPI_OPTIONAL_FIELDS: tuple[str, ...] = ()
+
+
 class QuerySchema(RejectNulMixin, ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
@@ -124,12 +132,23 @@ def no_nul_characters(value: str) -> None:
         raise ma.ValidationError("Must not contain NUL characters.")
 
 
-def sort_field(allowed: tuple[str, ...], default: str) -> fields.String:
+class SortField(fields.String):
+    """`field` or `-field`; an empty value (`sort=`, as form tools send a blank) means the
+    default order, like leaving the parameter out."""
+
+    def deserialize(self, value, attr=None, data=None, **kwargs):
+        if isinstance(value, str) and not value.strip():
+            value = ma.missing
+        return super().deserialize(value, attr, data, **kwargs)
+
+
+def sort_field(allowed: tuple[str, ...], default: str | None = None) -> SortField:
+    """Without a default, a list left unsorted is in the order its service chooses (by id)."""
     choices = [*allowed, *(f"-{name}" for name in allowed)]
-    return fields.String(
-        load_default=default,
+    return SortField(
         validate=validate.OneOf(choices, error="Sort by one of: {choices}."),
         metadata={"description": "A field, ascending, or -field, descending."},
+        **({"load_default": default} if default is not None else {}),
     )
 
 
@@ -191,6 +210,7 @@ def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
         name,
         (ma.Schema,),
         {
+            "OPENAPI_OPTIONAL_FIELDS": (),  # a response: every field required
             "items": fields.List(fields.Nested(item_schema)),
             "page": fields.Integer(),
             "per_page": fields.Integer(),

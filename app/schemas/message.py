@@ -7,6 +7,7 @@ from app.schemas.common import (
     MAX_ID,
     Integer,
     PageQuerySchema,
+    ResponseSchema,
     Schema,
     UTCDateTimeField,
     no_nul_characters,
@@ -16,18 +17,18 @@ from app.schemas.common import (
 BODY_RULES = [validate.Length(min=1, max=10000), no_nul_characters]
 
 
-class AuthorSchema(Schema):
+class AuthorSchema(ResponseSchema):
     id = Integer()
     name = fields.String()
     role = fields.String()
 
 
-class ActorSchema(Schema):
+class ActorSchema(ResponseSchema):
     id = Integer()
     name = fields.String()
 
 
-class MessageSchema(Schema):
+class MessageSchema(ResponseSchema):
     id = Integer()
     ticket_id = Integer()
     author_id = Integer()
@@ -50,7 +51,7 @@ class MessageUpdateSchema(Schema):
     body = fields.String(validate=BODY_RULES)
 
 
-class ActivitySchema(Schema):
+class ActivitySchema(ResponseSchema):
     id = Integer()
     ticket_id = Integer()
     actor_id = Integer()
@@ -66,8 +67,22 @@ class MessageQuerySchema(PageQuerySchema):
     after_id = Integer(validate=validate.Range(min=0, max=MAX_ID))
 
 
-class TimelineItemSchema(Schema):
+class TimelineItemSchema(ResponseSchema):
     """A message or an activity, told apart by `type`; the other kind's fields are absent."""
+
+    OPENAPI_OPTIONAL_FIELDS = (
+        "author_id",
+        "author",
+        "body",
+        "is_internal",
+        "edited_at",
+        "actor_id",
+        "actor",
+        "action",
+        "field",
+        "old_value",
+        "new_value",
+    )
 
     type = fields.String(validate=validate.OneOf(("message", "activity")))
     id = Integer()

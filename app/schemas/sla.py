@@ -9,6 +9,7 @@ from app.schemas.common import (
     Integer,
     PageQuerySchema,
     QuerySchema,
+    ResponseSchema,
     Schema,
     TimeBound,
     UTCDateTimeField,
@@ -60,7 +61,7 @@ COUNTRY = validate.Length(min=2, max=8)
 SUBDIVISION = validate.Length(min=1, max=16)
 
 
-class SlaCalendarSchema(Schema):
+class SlaCalendarSchema(ResponseSchema):
     id = Integer(dump_only=True)
     name = fields.String()
     time_zone = fields.String()
@@ -127,7 +128,7 @@ class ConditionsSchema(Schema):
     requester_department = _values()
 
 
-class SlaPolicySchema(Schema):
+class SlaPolicySchema(ResponseSchema):
     id = Integer(dump_only=True)
     name = fields.String()
     position = Integer()
@@ -172,7 +173,7 @@ class DueQuerySchema(QuerySchema):
     minutes = Integer(required=True, validate=MINUTES)
 
 
-class DueSchema(Schema):
+class DueSchema(ResponseSchema):
     start = UTCDateTimeField(required=True)
     minutes = Integer(required=True)
     due_at = UTCDateTimeField(required=True)
@@ -191,7 +192,7 @@ class BusinessSecondsQuerySchema(QuerySchema):
                 raise ValidationError(f"At most {MAX_SPAN_DAYS} days after `from`.", "to")
 
 
-class BusinessSecondsSchema(Schema):
+class BusinessSecondsSchema(ResponseSchema):
     start = UTCDateTimeField(required=True, data_key="from")
     end = UTCDateTimeField(required=True, data_key="to")
     seconds = fields.Raw(

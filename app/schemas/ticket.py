@@ -8,6 +8,7 @@ from app.schemas.common import (
     CommaList,
     Integer,
     PageQuerySchema,
+    ResponseSchema,
     Schema,
     TimeBound,
     UTCDateTimeField,
@@ -22,19 +23,19 @@ TICKET_SORTS = ("created_at", "updated_at", "priority", "resolution_due_at", "st
 SLA_STATUSES = ("met", "breached", "at_risk", "on_track")
 
 
-class RequesterSummarySchema(Schema):
+class RequesterSummarySchema(ResponseSchema):
     id = Integer()
     name = fields.String()
     email = fields.String()
 
 
-class AgentSummarySchema(Schema):
+class AgentSummarySchema(ResponseSchema):
     id = Integer()
     name = fields.String()
     team = fields.String(allow_none=True)
 
 
-class TicketSchema(Schema):
+class TicketSchema(ResponseSchema):
     id = Integer()
     title = fields.String()
     description = fields.String()

@@ -6,6 +6,7 @@ from app.models.user import ROLES
 from app.schemas.common import (
     Integer,
     PageQuerySchema,
+    ResponseSchema,
     Schema,
     UTCDateTimeField,
     one_of_list,
@@ -16,7 +17,7 @@ from app.schemas.common import (
 USER_SORTS = ("name", "email", "created_at")
 
 
-class UserSchema(Schema):
+class UserSchema(ResponseSchema):
     id = Integer(dump_only=True)
     email = fields.Email()
     name = fields.String()
@@ -28,7 +29,7 @@ class UserSchema(Schema):
     updated_at = UTCDateTimeField()
 
 
-class UserSummarySchema(Schema):
+class UserSummarySchema(ResponseSchema):
     id = Integer()
     name = fields.String()
     email = fields.String()
@@ -72,7 +73,7 @@ class UserQuerySchema(PageQuerySchema):
     role = one_of_list(ROLES)
     is_active = fields.Boolean()
     q = fields.String(validate=validate.Length(max=200))
-    sort = sort_field(USER_SORTS, default=None)
+    sort = sort_field(USER_SORTS)
 
 
 UserPageSchema = page_schema(UserSchema, "UserPage")

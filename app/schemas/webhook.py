@@ -4,7 +4,13 @@ partial update, and the delivery log."""
 from marshmallow import ValidationError, fields, validate, validates
 
 from app.models.webhook import DELIVERY_STATUSES, EVENT_TYPES
-from app.schemas.common import PageQuerySchema, Schema, UTCDateTimeField, page_schema
+from app.schemas.common import (
+    PageQuerySchema,
+    ResponseSchema,
+    Schema,
+    UTCDateTimeField,
+    page_schema,
+)
 from app.services.webhook_targets import MAX_URL_LENGTH
 
 EVENTS_DESCRIPTION = 'Event types to deliver, or ["*"] for all of them.'
@@ -43,7 +49,7 @@ class EventsRuleMixin:
             raise ValidationError("An event type is listed twice.")
 
 
-class WebhookSchema(Schema):
+class WebhookSchema(ResponseSchema):
     id = fields.Integer(dump_only=True)
     url = fields.String()
     events = fields.List(fields.String())
@@ -81,7 +87,7 @@ class WebhookQuerySchema(PageQuerySchema):
     pass
 
 
-class DeliverySchema(Schema):
+class DeliverySchema(ResponseSchema):
     id = fields.Integer()
     event_id = fields.Integer(allow_none=True)
     event_type = fields.String()
