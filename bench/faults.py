@@ -178,11 +178,14 @@ def check_writes(load: Load) -> dict:
 
 def health_monitor(port: int, stop_event: threading.Event, seen: list) -> None:
     while not stop_event.is_set():
+        # PostgreSQL counts as up for a check that began or ended while it was ready: a check
+        # answered 200 just before the server stopped is not a check made while it was down.
+        ready_before = pg_ready()
         try:
             status, _, _ = request(port, "GET", "/health")
         except OSError:
             status = None
-        seen.append((time.monotonic(), status, pg_ready()))
+        seen.append((time.monotonic(), status, ready_before or pg_ready()))
         time.sleep(0.2)
 
 
