@@ -101,6 +101,12 @@ class Config:
         "low": _sla_minutes("low", 8 * 60, 72 * 60),
     }
 
+    # Open tickets that a change of the SLA rules replays within the request; with more, the
+    # worker replays them in batches after the commit.
+    SLA_RECOMPUTE_INLINE_MAX = _env_int("SLA_RECOMPUTE_INLINE_MAX", 500)
+    # Seconds between the worker's SLA scans: warnings and breaches go out within about this.
+    SLA_SCAN_SECONDS = float(os.environ.get("SLA_SCAN_SECONDS", 30))
+
     EVENTS_HEARTBEAT_SECONDS = float(os.environ.get("EVENTS_HEARTBEAT_SECONDS", 15))
     EVENTS_POLL_SECONDS = float(os.environ.get("EVENTS_POLL_SECONDS", 1))
     EVENTS_MAX_STREAM_SECONDS = float(os.environ.get("EVENTS_MAX_STREAM_SECONDS", 600))

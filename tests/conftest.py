@@ -17,11 +17,14 @@ from app.extensions import db, limiter
 from app.models.sla import SlaCalendar, SlaPolicy
 from app.models.ticket import Ticket
 from app.models.user import Agent, User
-from app.services import clock
+from app.services import clock, ticket_sla
 from app.services.dispatcher import reset_dispatchers
 from app.services.passwords import hash_password
 
+MICROSECOND = timedelta(microseconds=1)
+
 TABLES = (
+    "sla_recomputes",
     "webhook_deliveries",
     "webhooks",
     "worker_heartbeats",
@@ -160,6 +163,15 @@ def create_ticket(requester: User, **fields) -> Ticket:
         "resolution_due_at": created_at + timedelta(hours=24),
     }
     values.update(fields)
+    # 24/7 on the default policy unless given: a quarter of each target left from these on.
+    paused = timedelta(seconds=values.get("sla_paused_seconds", 0))
+    response = values["response_due_at"] - created_at
+    resolution = values["resolution_due_at"] - created_at - paused
+    values.setdefault("response_at_risk_at", created_at + response * 3 / 4 + MICROSECOND)
+    values.setdefault(
+        "resolution_at_risk_at", created_at + resolution * 3 / 4 + paused + MICROSECOND
+    )
+    values.setdefault("sla_policy_id", ticket_sla.default_policy().id)
     ticket = Ticket(**values)
     db.session.add(ticket)
     db.session.commit()

@@ -5,12 +5,12 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import BigInteger, and_, case, cast, func, or_, select
+from sqlalchemy import case, func, or_, select
 
 from app.extensions import db
-from app.models.ticket import PRIORITIES, Activity, Message, Ticket
+from app.models.ticket import Activity, Message, Ticket
 from app.models.user import Agent, User
-from app.services import bulk, clock, sla
+from app.services import bulk, clock, sla, ticket_sla
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 COUNT = 300
@@ -105,26 +105,31 @@ def test_the_mix_is_realistic(desk):
     assert count_where(Ticket.updated_at < Ticket.created_at) == 0
 
 
-def test_due_times_follow_the_sla_targets(desk):
-    created = sla.epoch_microseconds(Ticket.created_at)
-    response_window = sla.epoch_microseconds(Ticket.response_due_at) - created
-    resolution_window = sla.epoch_microseconds(Ticket.resolution_due_at) - created
-    paused_microseconds = cast(Ticket.sla_paused_seconds, BigInteger) * 1_000_000
-    wrong = []
-    for priority in PRIORITIES:
-        response, resolution = (
-            target // timedelta(microseconds=1) for target in sla.targets(priority)
+def test_clocks_follow_the_default_policy_as_the_live_path_computes_them(desk):
+    default = ticket_sla.default_policy()
+    tickets = db.session.scalars(select(Ticket)).unique().all()
+    assert len(tickets) == COUNT
+    for ticket in tickets:
+        response, resolution = sla.targets_for(default, ticket.priority)
+        expected = sla.clock_instants(
+            None, ticket.created_at, response, resolution, ticket.sla_paused_seconds
         )
-        wrong.append(
-            and_(
-                Ticket.priority == priority,
-                or_(
-                    response_window != response,
-                    resolution_window != resolution + paused_microseconds,
-                ),
-            )
-        )
-    assert count_where(or_(*wrong)) == 0
+        assert ticket.sla_policy_id == default.id
+        assert tuple(getattr(ticket, name) for name in expected._fields) == expected, ticket.id
+
+
+def test_open_clocks_already_past_an_alert_count_as_alerted(desk):
+    now = clock.now()
+    tickets = db.session.scalars(select(Ticket)).unique().all()
+    alerted = 0
+    for ticket in tickets:
+        for name in sla.alerted_clocks(ticket):
+            had, at_risk_at, due_at = sla.clock_values(ticket, name)
+            reading = now if name == "response" else (ticket.sla_paused_at or now)
+            assert sla.alert_due(had, at_risk_at, due_at, reading) is None, (ticket.id, name)
+            alerted += had is not None
+        assert ticket.sla_next_alert_at == sla.next_alert_at(ticket), ticket.id
+    assert alerted > 0
 
 
 def test_some_tickets_breach_and_some_were_paused(desk):

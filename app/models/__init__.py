@@ -3,7 +3,7 @@
 from app.models.auth import AuthSession, EventStream, IdempotencyKey
 from app.models.background import OutboxPosition, WorkerHeartbeat
 from app.models.event import Event
-from app.models.sla import SlaCalendar, SlaPolicy
+from app.models.sla import SlaCalendar, SlaPolicy, SlaRecompute
 from app.models.ticket import Activity, Message, Ticket
 from app.models.user import Agent, User
 from app.models.webhook import Webhook, WebhookDelivery
@@ -19,6 +19,7 @@ __all__ = [
     "OutboxPosition",
     "SlaCalendar",
     "SlaPolicy",
+    "SlaRecompute",
     "Ticket",
     "User",
     "Webhook",

@@ -69,3 +69,22 @@ class SlaPolicy(db.Model):
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=now, onupdate=now, server_default=func.now()
     )
+
+
+class SlaRecompute(db.Model):
+    """A change of the SLA rules whose recompute of open tickets the worker still owes (when
+    there are too many tickets to recompute within the request). Kept in the database so that
+    a task lost with the queue is found again by the scan."""
+
+    __tablename__ = "sla_recomputes"
+    __table_args__ = SQLITE_AUTOINCREMENT
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Whose change it was: the actor of the `sla_policy_changed` activities it records.
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    requested_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=now, server_default=func.now()
+    )
+    # Set by the worker that took it; taken again once older than the lease.
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)

@@ -17,6 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
+from app.models.sla import SlaPolicy
 from app.models.types import SQLITE_AUTOINCREMENT, UTCDateTime
 from app.models.user import Agent, User, _in
 from app.services.clock import now
@@ -41,7 +42,12 @@ ACTIONS = (
     "reopened",
     "message_edited",
     "message_deleted",
+    "sla_policy_changed",
+    "sla_warning",
+    "sla_breached",
 )
+# The alerts the SLA scan has emitted for a clock, in the order they come.
+SLA_ALERTS = ("warning", "breached")
 
 
 class Ticket(db.Model):
@@ -50,6 +56,10 @@ class Ticket(db.Model):
         CheckConstraint(_in("status", STATUSES), name="status"),
         CheckConstraint(_in("priority", PRIORITIES), name="priority"),
         CheckConstraint(_in("category", CATEGORIES), name="category"),
+        *(
+            CheckConstraint(f"{name} IS NULL OR {_in(name, SLA_ALERTS)}", name=name)
+            for name in ("sla_response_alert", "sla_resolution_alert")
+        ),
         Index("ix_tickets_requester_id_created_at", "requester_id", "created_at"),
         Index("ix_tickets_assigned_agent_id_status", "assigned_agent_id", "status"),
         Index("ix_tickets_status_created_at", "status", "created_at"),
@@ -66,6 +76,13 @@ class Ticket(db.Model):
         Index("ix_tickets_resolved_at_created_at", "resolved_at", "created_at"),
         # Lists sorted by priority (migration 0003).
         Index("ix_tickets_priority_rank_id", "priority_rank", "id"),
+        # The SLA scan reads only tickets with an alert to come (migration 0007).
+        Index(
+            "ix_tickets_sla_next_alert_at",
+            "sla_next_alert_at",
+            postgresql_where=db.text("sla_next_alert_at IS NOT NULL"),
+            sqlite_where=db.text("sla_next_alert_at IS NOT NULL"),
+        ),
         SQLITE_AUTOINCREMENT,
     )
 
@@ -99,6 +116,15 @@ class Ticket(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     response_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     resolution_due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # The first instant each clock has less than a quarter of its target left, in business
+    # time: stored, so that filters and reports compare instants (sla.clock_instants).
+    response_at_risk_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolution_at_risk_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The alerts emitted for each clock (NULL, "warning", "breached"), and when the SLA scan
+    # must look at the ticket next (NULL: no alert to come).
+    sla_response_alert: Mapped[str | None] = mapped_column(String(16))
+    sla_resolution_alert: Mapped[str | None] = mapped_column(String(16))
+    sla_next_alert_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sla_paused_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Set while the ticket is pending: the resolution clock is stopped from this moment.
     sla_paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -111,6 +137,7 @@ class Ticket(db.Model):
     # Joined so that one statement loads a page of tickets with what their dump needs.
     requester: Mapped[User] = relationship(lazy="joined", innerjoin=True)
     assigned_agent: Mapped[Agent | None] = relationship(lazy="joined")
+    sla_policy: Mapped[SlaPolicy | None] = relationship(lazy="joined")
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -148,7 +175,10 @@ class Activity(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
-    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    # NULL for what the service does on its own (the SLA scan's alerts).
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="RESTRICT"), index=True
+    )
     action: Mapped[str] = mapped_column(String(32))
     field: Mapped[str | None] = mapped_column(String(32))
     old_value: Mapped[str | None] = mapped_column(Text)
@@ -161,4 +191,4 @@ class Activity(db.Model):
         UTCDateTime, default=now, server_default=func.now()
     )
 
-    actor: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+    actor: Mapped[User | None] = relationship(lazy="joined")

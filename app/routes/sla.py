@@ -3,7 +3,7 @@
 from flask import url_for
 from flask.views import MethodView
 
-from app.auth.guards import MANAGERS, STAFF, Blueprint
+from app.auth.guards import MANAGERS, STAFF, Blueprint, me
 from app.extensions import db
 from app.routes.etag import check_if_match, etag_header
 from app.schemas.sla import (
@@ -77,7 +77,7 @@ class Calendar(MethodView):
         """Change a business-hours calendar (admin, manager); fields left out are unchanged."""
         calendar = sla_calendars.get_calendar(calendar_id)
         check_if_match(_dump_calendar(calendar))
-        sla_calendars.update_calendar(calendar, data)
+        sla_calendars.update_calendar(me(), calendar, data)
         db.session.commit()
         return calendar, 200, etag_header(_dump_calendar(calendar))
 
@@ -128,7 +128,7 @@ class Policies(MethodView):
     @blp.response(201, SlaPolicySchema)
     def post(self, data):
         """Create an SLA policy (admin, manager)."""
-        policy = sla_policies.create_policy(data)
+        policy = sla_policies.create_policy(me(), data)
         db.session.commit()
         return policy, 201, {"Location": url_for("sla.Policy", policy_id=policy.id)}
 
@@ -151,7 +151,7 @@ class Policy(MethodView):
         """Change an SLA policy (admin, manager); fields left out are unchanged."""
         policy = sla_policies.get_policy(policy_id)
         check_if_match(_dump_policy(policy))
-        sla_policies.update_policy(policy, data)
+        sla_policies.update_policy(me(), policy, data)
         db.session.commit()
         return policy, 200, etag_header(_dump_policy(policy))
 
@@ -162,5 +162,5 @@ class Policy(MethodView):
     @blp.alt_response(409, description="The default policy, or tickets still on it")
     def delete(self, policy_id):
         """Delete an SLA policy other than the default (admin, manager)."""
-        sla_policies.delete_policy(sla_policies.get_policy(policy_id))
+        sla_policies.delete_policy(me(), sla_policies.get_policy(policy_id))
         db.session.commit()

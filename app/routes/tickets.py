@@ -3,10 +3,11 @@
 from flask import url_for
 from flask.views import MethodView
 
-from app.auth.guards import ETAG_HEADER, LOCATION_HEADER, Blueprint, me
+from app.auth.guards import ETAG_HEADER, LOCATION_HEADER, STAFF, Blueprint, me
 from app.extensions import db
 from app.routes.etag import check_if_match, etag_header
 from app.routes.idempotent import IDEMPOTENCY_KEY_PARAMETER, REPLAYED_HEADER, idempotent
+from app.schemas.sla import TicketSlaSchema
 from app.schemas.ticket import (
     TicketCreateSchema,
     TicketPageSchema,
@@ -14,7 +15,7 @@ from app.schemas.ticket import (
     TicketSchema,
     TicketUpdateSchema,
 )
-from app.services import permissions
+from app.services import clock, permissions, sla_view
 from app.services import tickets as service
 
 blp = Blueprint("tickets", __name__, url_prefix="/api/tickets", description="Tickets")
@@ -94,3 +95,15 @@ class Ticket(MethodView):
         permissions.require(caller.role == "admin", "Only an admin may delete tickets.")
         service.delete_ticket(ticket)
         db.session.commit()
+
+
+@blp.route("/<int:ticket_id>/sla")
+class TicketSla(MethodView):
+    @blp.login_required(*STAFF, hidden_from=("requester",))
+    @blp.response(200, TicketSlaSchema)
+    @blp.alt_response(404, description="Not found or not visible")
+    def get(self, ticket_id):
+        """How the ticket's SLA stands: its policy, calendar, both clocks and its pauses
+        (staff)."""
+        ticket = service.get_ticket(me(), ticket_id)
+        return sla_view.ticket_sla_view(ticket, clock.now())

@@ -14,7 +14,7 @@ from app.schemas.common import (
 from app.schemas.ticket import TicketQuerySchema, TicketSchema
 from app.services import analytics, clock
 
-SLA_GROUPS = ("priority", "category", "team", "agent")
+SLA_GROUPS = ("priority", "category", "team", "agent", "policy")
 AGING_GROUPS = ("priority", "category", "status", "team")
 INTERVALS = tuple(analytics.PERIOD_LENGTHS)
 

@@ -198,3 +198,41 @@ class BusinessSecondsSchema(ResponseSchema):
     seconds = fields.Raw(
         required=True, metadata={"type": "number", "description": "Whole seconds when exact."}
     )
+
+
+class CalendarSummarySchema(ResponseSchema):
+    id = Integer()
+    name = fields.String()
+    time_zone = fields.String()
+
+
+class PolicySummarySchema(ResponseSchema):
+    id = Integer()
+    name = fields.String()
+
+
+class SlaClockSchema(ResponseSchema):
+    target_minutes = Integer()
+    due_at = UTCDateTimeField()
+    completed_at = UTCDateTimeField(allow_none=True)
+    breached = fields.Boolean()
+    business_seconds_elapsed = Integer()
+    business_seconds_remaining = Integer(
+        metadata={"description": "Negative once breached; stops at completion and in pauses."}
+    )
+
+
+class SlaPauseSchema(ResponseSchema):
+    started_at = UTCDateTimeField()
+    ended_at = UTCDateTimeField(allow_none=True)
+    business_seconds = Integer()
+
+
+class TicketSlaSchema(ResponseSchema):
+    """`GET /api/tickets/{id}/sla`: the policy, calendar, both clocks and the pauses."""
+
+    policy = fields.Nested(PolicySummarySchema)
+    calendar = fields.Nested(CalendarSummarySchema, allow_none=True)
+    response = fields.Nested(SlaClockSchema)
+    resolution = fields.Nested(SlaClockSchema)
+    pauses = fields.List(fields.Nested(SlaPauseSchema))

@@ -17,6 +17,7 @@ from app.schemas.common import (
     page_schema,
     sort_field,
 )
+from app.schemas.sla import PolicySummarySchema
 from app.services import clock, sla
 
 TICKET_SORTS = ("created_at", "updated_at", "priority", "resolution_due_at", "status")
@@ -59,6 +60,7 @@ class TicketSchema(ResponseSchema):
         "_sla_status", metadata={"type": "string", "enum": list(SLA_STATUSES)}
     )
     sla_paused_seconds = Integer()
+    sla_policy = fields.Nested(PolicySummarySchema)
     message_count = fields.Method(
         "_message_count",
         metadata={
@@ -81,6 +83,14 @@ class TicketSchema(ResponseSchema):
         if getattr(ticket, "viewer_is_staff", False):
             return ticket.message_count
         return ticket.public_message_count
+
+
+class SlaAlertSchema(ResponseSchema):
+    """The data of `ticket.sla_warning` and `ticket.sla_breached` events (staff only)."""
+
+    ticket = fields.Nested(TicketSchema)
+    clock = fields.String(validate=validate.OneOf(("response", "resolution")))
+    due_at = UTCDateTimeField()
 
 
 TITLE_RULES = [validate.Length(min=1, max=200), no_nul_characters]

@@ -41,6 +41,7 @@ GROUP_COLUMNS = {
     "status": Ticket.status,
     "team": Agent.team,
     "agent": Ticket.assigned_agent_id,
+    "policy": Ticket.sla_policy_id,
 }
 KNOWN_KEYS = {"priority": PRIORITIES, "category": CATEGORIES, "status": STATUSES}
 SLA_COUNTS = (

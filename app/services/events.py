@@ -18,7 +18,8 @@ _PENDING = "pending_events"
 
 
 def queue(event_type: str, ticket: Ticket, obj=None) -> None:
-    """Publish `event_type` about `obj` (the ticket itself when None) when the session commits."""
+    """Publish `event_type` about `obj` (the ticket itself when None; a dict: the data of an
+    SLA alert beside the ticket) when the session commits."""
     from app.extensions import db
 
     db.session.info.setdefault(_PENDING, []).append((event_type, ticket, obj))
@@ -32,10 +33,16 @@ def queue_control(event_type: str, payload: dict, session: Session) -> None:
 def _payloads(ticket: Ticket | None, obj) -> tuple[dict, dict | None]:
     """The object as staff see it, and as the ticket's requester may (None: not at all)."""
     from app.schemas.message import ActivitySchema, MessageSchema
-    from app.schemas.ticket import TicketSchema
+    from app.schemas.ticket import SlaAlertSchema, TicketSchema
 
     if ticket is None:
         return obj, None  # a control event
+    if isinstance(obj, dict):  # an SLA alert: staff only
+        viewer = getattr(ticket, "viewer_is_staff", False)
+        ticket.viewer_is_staff = True
+        payload = SlaAlertSchema().dump({"ticket": ticket, **obj})
+        ticket.viewer_is_staff = viewer
+        return payload, None
     if isinstance(obj, Message):
         payload = MessageSchema().dump(obj)
         return payload, None if obj.is_internal else payload

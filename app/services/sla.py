@@ -1,26 +1,28 @@
-"""The SLA clock: due times, the pause while pending, breaches and `sla_status`.
+"""The SLA clock: due times, the pause while pending, breaches, `sla_status` and alerts.
 
-Every rule exists twice, as Python for one ticket and as SQL for filters and reports, and the
-two are kept side by side here so that they cannot drift apart.
+Due times are counted in the business time of the ticket's policy (`business_time`); each
+ticket stores its due instants and the instants its clocks become at risk, so that every
+other rule compares instants. Every rule exists twice, as Python for one ticket and as SQL
+for filters and reports, and the two are kept side by side here so that they cannot drift.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import NamedTuple
 
-from flask import current_app
-from sqlalchemy import BigInteger, Float, and_, case, func, literal, not_, or_
+from sqlalchemy import Float, and_, event, func, literal, not_, or_
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
+from app.models.sla import SlaCalendar, SlaPolicy
 from app.models.ticket import Ticket
 from app.models.types import UTCDateTime
 from app.services import business_time
 
 DONE_STATUSES = ("resolved", "closed")
-# At risk with less than a quarter of the clock's window left: left * 4 < window, in whole
-# microseconds on both sides, so that Python and SQL agree even exactly on the boundary.
+# At risk with less than a quarter of the clock's target left.
 AT_RISK_PARTS = 4
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class ClockInstants(NamedTuple):
@@ -59,18 +61,58 @@ def clock_instants(
     )
 
 
-def targets(priority: str) -> tuple[timedelta, timedelta]:
-    response, resolution = current_app.config["SLA_TARGETS"][priority]
-    return timedelta(minutes=response), timedelta(minutes=resolution)
-
-
-def set_due_times(ticket: Ticket) -> None:
-    """Due times from `created_at` and the priority; time already spent paused still counts."""
-    response, resolution = targets(ticket.priority)
-    ticket.response_due_at = ticket.created_at + response
-    ticket.resolution_due_at = (
-        ticket.created_at + resolution + timedelta(seconds=ticket.sla_paused_seconds or 0)
+def calendar_of(row: SlaCalendar | None) -> business_time.Calendar | None:
+    """The business-time calendar of a stored calendar (None, 24/7, for None); built once per
+    distinct set of values."""
+    if row is None:
+        return None
+    working_hours = tuple(
+        (day, tuple((item["start"], item["end"]) for item in row.working_hours.get(day, ())))
+        for day in business_time.WEEKDAYS
     )
+    holidays = tuple(item["date"] for item in row.holidays)
+    return _build_calendar(
+        row.time_zone, working_hours, holidays, row.holiday_country, row.holiday_subdivision
+    )
+
+
+@lru_cache(maxsize=128)
+def _build_calendar(
+    time_zone, working_hours, holidays, holiday_country, holiday_subdivision
+) -> business_time.Calendar:
+    return business_time.Calendar.create(
+        time_zone, dict(working_hours), holidays, holiday_country, holiday_subdivision
+    )
+
+
+def targets_for(policy: SlaPolicy, priority: str) -> tuple[int, int]:
+    """(response_minutes, resolution_minutes) of `policy` for a ticket of `priority`."""
+    target = policy.targets[priority]
+    return target["response_minutes"], target["resolution_minutes"]
+
+
+def set_clocks(ticket: Ticket, policy: SlaPolicy) -> None:
+    """Put the ticket on `policy`: both clocks from `created_at` in the policy's business time,
+    the resolution clock later by the time already spent paused."""
+    response, resolution = targets_for(policy, ticket.priority)
+    instants = clock_instants(
+        calendar_of(policy.calendar),
+        ticket.created_at,
+        response,
+        resolution,
+        ticket.sla_paused_seconds or 0,
+    )
+    ticket.sla_policy = policy
+    for name, value in instants._asdict().items():
+        setattr(ticket, name, value)
+
+
+def business_seconds_between(
+    calendar: business_time.Calendar | None, start: datetime, end: datetime
+) -> int:
+    """Whole business seconds from `start` to `end` (0 when `end` is not later): pauses are
+    counted so, live and replayed alike, so that they add up the same."""
+    return max(0, int(business_time.business_duration(calendar, start, end).total_seconds()))
 
 
 def pause(ticket: Ticket, at: datetime) -> None:
@@ -78,13 +120,15 @@ def pause(ticket: Ticket, at: datetime) -> None:
 
 
 def resume(ticket: Ticket, at: datetime) -> None:
-    """Leaving `pending`: the resolution due time moves later by the time spent paused."""
+    """Leaving `pending`: the resolution clock moves later by the business time spent paused."""
     if ticket.sla_paused_at is None:
         return
-    paused = max(0, int((at - ticket.sla_paused_at).total_seconds()))
+    paused = business_seconds_between(
+        calendar_of(ticket.sla_policy.calendar), ticket.sla_paused_at, at
+    )
     ticket.sla_paused_seconds = (ticket.sla_paused_seconds or 0) + paused
-    ticket.resolution_due_at = ticket.resolution_due_at + timedelta(seconds=paused)
     ticket.sla_paused_at = None
+    set_clocks(ticket, ticket.sla_policy)
 
 
 # --- one ticket, in Python -------------------------------------------------------------------
@@ -104,11 +148,11 @@ def resolution_breached(ticket: Ticket, now: datetime) -> bool:
 
 
 def at_risk(ticket: Ticket, now: datetime) -> bool:
+    """Less than a quarter of the current clock's target left (the response clock until the
+    first response, then the resolution clock, which stands still while paused)."""
     if ticket.first_response_at is None:
-        due, clock = ticket.response_due_at, now
-    else:
-        due, clock = ticket.resolution_due_at, ticket.sla_paused_at or now
-    return (due - clock) * AT_RISK_PARTS < due - ticket.created_at
+        return now >= ticket.response_at_risk_at
+    return (ticket.sla_paused_at or now) >= ticket.resolution_at_risk_at
 
 
 def sla_status(ticket: Ticket, now: datetime) -> str:
@@ -117,6 +161,69 @@ def sla_status(ticket: Ticket, now: datetime) -> str:
     if ticket.status in DONE_STATUSES:
         return "met"
     return "at_risk" if at_risk(ticket, now) else "on_track"
+
+
+# --- alerts: when the SLA scan must look at a ticket next ---------------------------------------
+
+CLOCKS = ("response", "resolution")
+TICK = timedelta(microseconds=1)
+
+
+def alert_due(alert: str | None, at_risk_at, due_at, reading):
+    """The alert a clock reading `reading` has come to and not had yet: "breached" once past
+    its due time (also without a warning before), "warning" once at risk; else None."""
+    if reading > due_at:
+        return None if alert == "breached" else "breached"
+    if reading >= at_risk_at and alert is None:
+        return "warning"
+    return None
+
+
+def next_check(alert: str | None, at_risk_at, due_at, tick):
+    """When a running clock with alerts `alert` has its next one: at risk, then just past due
+    (`tick` after it: one microsecond, or one second for whole-second values)."""
+    if alert is None:
+        return at_risk_at
+    if alert == "warning":
+        return due_at + tick
+    return None
+
+
+def alerted_clocks(ticket: Ticket) -> tuple[str, ...]:
+    """The clocks that can still alert: an open ticket's response clock until the first
+    response, and its resolution clock."""
+    if ticket.status in DONE_STATUSES:
+        return ()
+    return CLOCKS if ticket.first_response_at is None else ("resolution",)
+
+
+def clock_values(ticket: Ticket, name: str) -> tuple[str | None, datetime, datetime]:
+    """(alerts had, at-risk instant, due instant) of clock `name`."""
+    return (
+        getattr(ticket, f"sla_{name}_alert"),
+        getattr(ticket, f"{name}_at_risk_at"),
+        getattr(ticket, f"{name}_due_at"),
+    )
+
+
+def next_alert_at(ticket: Ticket) -> datetime | None:
+    """When the SLA scan must look at the ticket next (None: no alert to come, or only from a
+    clock that stands still while the ticket is pending)."""
+    checks = [
+        next_check(*clock_values(ticket, name), TICK)
+        for name in alerted_clocks(ticket)
+        if not (name == "resolution" and ticket.sla_paused_at is not None)
+    ]
+    return min((check for check in checks if check is not None), default=None)
+
+
+@event.listens_for(Session, "before_flush")
+def _schedule_alerts(session: Session, flush_context, instances) -> None:
+    # Whatever changed a ticket's clocks (due times, pause, first response, status), its
+    # next alert follows here, so that no write path can forget it.
+    for obj in (*session.new, *session.dirty):
+        if isinstance(obj, Ticket):
+            obj.sla_next_alert_at = next_alert_at(obj)
 
 
 # --- many tickets, in SQL ----------------------------------------------------------------------
@@ -137,34 +244,6 @@ def _epoch_postgresql(element, compiler, **kw):
 @compiles(epoch, "sqlite")
 def _epoch_sqlite(element, compiler, **kw):
     return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
-
-
-class epoch_microseconds(FunctionElement):
-    """Whole microseconds since 1970 of a timestamp column, exact on either database."""
-
-    type = BigInteger()
-    inherit_cache = True
-
-
-@compiles(epoch_microseconds, "postgresql")
-def _epoch_microseconds_postgresql(element, compiler, **kw):
-    column = compiler.process(element.clauses, **kw)
-    return f"CAST(ROUND(EXTRACT(EPOCH FROM {column}) * 1000000) AS BIGINT)"
-
-
-@compiles(epoch_microseconds, "sqlite")
-def _epoch_microseconds_sqlite(element, compiler, **kw):
-    # Stored as 'YYYY-MM-DD HH:MM:SS[.ffffff]' (see UTCDateTime); julianday() is a float that
-    # loses the last microseconds, so whole seconds and the fraction are read separately.
-    column = compiler.process(element.clauses, **kw)
-    return (
-        f"(CAST(strftime('%s', {column}) AS INTEGER) * 1000000"
-        f" + CAST(substr({column}, 21, 6) AS INTEGER))"
-    )
-
-
-def _microseconds(moment: datetime) -> int:
-    return (moment - EPOCH) // timedelta(microseconds=1)
 
 
 def _moment(now: datetime):
@@ -198,19 +277,11 @@ def breached_sql(now: datetime):
 
 
 def at_risk_sql(now: datetime):
-    now_microseconds = literal(_microseconds(now), BigInteger())
-    created = epoch_microseconds(Ticket.created_at)
-    response_due = epoch_microseconds(Ticket.response_due_at)
-    resolution_due = epoch_microseconds(Ticket.resolution_due_at)
-    resolution_clock = func.coalesce(epoch_microseconds(Ticket.sla_paused_at), now_microseconds)
     return or_(
-        and_(
-            Ticket.first_response_at.is_(None),
-            (response_due - now_microseconds) * AT_RISK_PARTS < response_due - created,
-        ),
+        and_(Ticket.first_response_at.is_(None), Ticket.response_at_risk_at <= _moment(now)),
         and_(
             Ticket.first_response_at.is_not(None),
-            (resolution_due - resolution_clock) * AT_RISK_PARTS < resolution_due - created,
+            func.coalesce(Ticket.sla_paused_at, _moment(now)) >= Ticket.resolution_at_risk_at,
         ),
     )
 
@@ -227,13 +298,3 @@ def sla_status_condition(status: str, now: datetime):
     if status == "at_risk":
         return and_(not_(breached), not_(done), risky)
     return and_(not_(breached), not_(done), not_(risky))
-
-
-def sla_status_sql(now: datetime):
-    """The `sla_status` of each ticket as a SQL expression (for GROUP BY in reports)."""
-    return case(
-        (breached_sql(now), "breached"),
-        (Ticket.status.in_(DONE_STATUSES), "met"),
-        (at_risk_sql(now), "at_risk"),
-        else_="on_track",
-    )

@@ -5,7 +5,6 @@ which becomes a 422 for that field.
 """
 
 from datetime import datetime
-from functools import lru_cache
 
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
@@ -13,7 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
 from app.models.sla import SlaCalendar, SlaPolicy
-from app.services import business_time, pagination, sla_policies
+from app.models.user import User
+from app.services import business_time, pagination, sla, ticket_sla
 from app.services.business_time import WEEKDAYS, Calendar, CalendarError
 
 CALENDAR_FIELDS = (
@@ -38,16 +38,17 @@ def get_calendar(calendar_id: int) -> SlaCalendar:
 
 
 def create_calendar(data: dict) -> SlaCalendar:
+    """No ticket changes: no policy uses a new calendar yet."""
     values = _validated(data)
     _ensure_name_free(values["name"])
     calendar = SlaCalendar(**values)
     db.session.add(calendar)
     _flush_or_conflict()
-    sla_policies.rules_changed()
     return calendar
 
 
-def update_calendar(calendar: SlaCalendar, data: dict) -> SlaCalendar:
+def update_calendar(actor: User, calendar: SlaCalendar, data: dict) -> SlaCalendar:
+    """A changed calendar replays the open tickets (those of its policies change)."""
     current = {name: getattr(calendar, name) for name in CALENDAR_FIELDS}
     values = _validated({**current, "name": calendar.name, **data})
     if values["name"] != calendar.name:
@@ -58,44 +59,22 @@ def update_calendar(calendar: SlaCalendar, data: dict) -> SlaCalendar:
     for name, value in changed.items():
         setattr(calendar, name, value)
     _flush_or_conflict()
-    sla_policies.rules_changed()
+    ticket_sla.rules_changed(actor)
     return calendar
 
 
 def delete_calendar(calendar: SlaCalendar) -> None:
+    """No ticket changes: a calendar in use cannot be deleted."""
     if db.session.scalar(select(exists().where(SlaPolicy.calendar_id == calendar.id))):
         raise Conflict("This calendar is used by an SLA policy; give the policy another first.")
     db.session.delete(calendar)
     _flush_or_conflict("A policy took this calendar meanwhile.")
-    sla_policies.rules_changed()
-
-
-def calendar_of(row: SlaCalendar | None) -> Calendar | None:
-    """The business-time calendar of a stored calendar (None, 24/7, for None); built once per
-    distinct set of values."""
-    if row is None:
-        return None
-    working_hours = tuple(
-        (day, tuple((item["start"], item["end"]) for item in row.working_hours.get(day, ())))
-        for day in WEEKDAYS
-    )
-    holidays = tuple(item["date"] for item in row.holidays)
-    return _build(
-        row.time_zone, working_hours, holidays, row.holiday_country, row.holiday_subdivision
-    )
-
-
-@lru_cache(maxsize=128)
-def _build(time_zone, working_hours, holidays, holiday_country, holiday_subdivision) -> Calendar:
-    return Calendar.create(
-        time_zone, dict(working_hours), holidays, holiday_country, holiday_subdivision
-    )
 
 
 def due(row: SlaCalendar, start: datetime, minutes: int) -> dict:
     """`{"start", "minutes", "due_at"}`: when `minutes` of business time from `start` end."""
     try:
-        due_at = business_time.due(calendar_of(row), start, minutes)
+        due_at = business_time.due(sla.calendar_of(row), start, minutes)
     except (ValueError, OverflowError) as error:
         raise ValidationFailed(
             "No due time within the supported range for this start and target.",
@@ -107,7 +86,7 @@ def due(row: SlaCalendar, start: datetime, minutes: int) -> dict:
 def business_seconds(row: SlaCalendar, start: datetime, end: datetime) -> dict:
     """`{"start", "end", "seconds"}`: the business time between two instants."""
     try:
-        seconds = business_time.business_seconds(calendar_of(row), start, end)
+        seconds = business_time.business_seconds(sla.calendar_of(row), start, end)
     except (ValueError, OverflowError) as error:
         raise ValidationFailed(
             "Out of the supported range of dates.", errors={"to": [str(error)]}

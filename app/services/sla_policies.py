@@ -1,4 +1,4 @@
-"""SLA policies: create, change, delete, and which policy a ticket gets (`match`).
+"""SLA policies: create, change, delete (which policy a ticket gets: `ticket_sla.match`).
 
 The default policy (created by migration 0006) applies when no other policy matches; it may
 change its name, position, targets and calendar, but never get conditions, be deactivated or be
@@ -10,17 +10,9 @@ from sqlalchemy.exc import IntegrityError
 
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
-from app.models.sla import CONDITION_KEYS, SlaCalendar, SlaPolicy
-from app.services import pagination
-
-
-def rules_changed() -> None:
-    """Called after every create, update and delete of an SLA calendar or policy, in the
-    caller's transaction (flushed, not committed).
-
-    Intentionally empty for now: the lead wires the re-match and recompute of every open ticket
-    (API.md section 10) here, in the ticket integration.
-    """
+from app.models.sla import SlaCalendar, SlaPolicy
+from app.models.user import User
+from app.services import pagination, ticket_sla
 
 
 def list_policies(args: dict) -> dict:
@@ -36,60 +28,16 @@ def get_policy(policy_id: int) -> SlaPolicy:
     return policy
 
 
-def default_policy() -> SlaPolicy:
-    """The policy of tickets that no other active policy matches (there is always exactly one)."""
-    return db.session.scalars(select(SlaPolicy).where(SlaPolicy.is_default)).one()
-
-
-def match(priority: str, category: str, requester_department: str | None) -> SlaPolicy:
-    """The first active non-default policy, by position then id, whose conditions all match;
-    else the default policy. A condition missing or with an empty list matches anything;
-    departments compare without regard to case or surrounding spaces."""
-    values = {
-        "priority": priority,
-        "category": category,
-        "requester_department": _department_key(requester_department),
-    }
-    candidates = db.session.scalars(
-        select(SlaPolicy)
-        .where(SlaPolicy.is_active, ~SlaPolicy.is_default)
-        .order_by(SlaPolicy.position, SlaPolicy.id)
-    )
-    for policy in candidates:
-        if all(_condition_holds(policy.conditions, key, values[key]) for key in CONDITION_KEYS):
-            return policy
-    return default_policy()
-
-
-def _condition_holds(conditions: dict, key: str, value: str | None) -> bool:
-    allowed = (conditions or {}).get(key) or []
-    if not allowed:
-        return True
-    if key == "requester_department":
-        return value in {_department_key(item) for item in allowed}
-    return value in allowed
-
-
-def _department_key(department: str | None) -> str | None:
-    return department.strip().casefold() if department else None
-
-
-def targets_for(policy: SlaPolicy, priority: str) -> tuple[int, int]:
-    """(response_minutes, resolution_minutes) of `policy` for a ticket of `priority`."""
-    target = policy.targets[priority]
-    return target["response_minutes"], target["resolution_minutes"]
-
-
-def create_policy(data: dict) -> SlaPolicy:
+def create_policy(actor: User, data: dict) -> SlaPolicy:
     _check_calendar(data.get("calendar_id"))
     policy = SlaPolicy(**data, is_default=False)
     db.session.add(policy)
     _flush_or_conflict()
-    rules_changed()
+    ticket_sla.rules_changed(actor)
     return policy
 
 
-def update_policy(policy: SlaPolicy, data: dict) -> SlaPolicy:
+def update_policy(actor: User, policy: SlaPolicy, data: dict) -> SlaPolicy:
     if policy.is_default:
         _check_default_update(data)
     if "calendar_id" in data:
@@ -100,16 +48,22 @@ def update_policy(policy: SlaPolicy, data: dict) -> SlaPolicy:
     for name, value in changed.items():
         setattr(policy, name, value)
     _flush_or_conflict()
-    rules_changed()
+    ticket_sla.rules_changed(actor)
     return policy
 
 
-def delete_policy(policy: SlaPolicy) -> None:
+def delete_policy(actor: User, policy: SlaPolicy) -> None:
+    """Only the tickets on a deleted policy can change: no other ticket matched it first.
+    Its open tickets are matched again at once; its resolved and closed ones keep their due
+    times and go to the default policy."""
     if policy.is_default:
         raise Conflict("The default policy cannot be deleted.")
+    policy.is_active = False
+    db.session.flush()
+    ticket_sla.recompute_open(actor.id, policy_id=policy.id)
+    ticket_sla.move_done_tickets(policy, actor)
     db.session.delete(policy)
-    _flush_or_conflict("Tickets are still on this policy.")
-    rules_changed()
+    _flush_or_conflict("A ticket took this policy meanwhile.")
 
 
 def _check_default_update(data: dict) -> None:

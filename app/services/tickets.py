@@ -7,9 +7,20 @@ from sqlalchemy import Select, case, func, or_, select, update
 
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
+from app.models.sla import SlaPolicy
 from app.models.ticket import STATUSES, Ticket
 from app.models.user import Agent, User
-from app.services import audit, clock, events, pagination, permissions, search, sla, workflow
+from app.services import (
+    audit,
+    clock,
+    events,
+    pagination,
+    permissions,
+    search,
+    sla,
+    ticket_sla,
+    workflow,
+)
 
 STATUS_RANK = case({name: rank for rank, name in enumerate(STATUSES)}, value=Ticket.status)
 SORT_COLUMNS = {
@@ -29,16 +40,19 @@ _TICKETS = Ticket.__table__
 _REQUESTER = User.__table__.alias("requester")
 _AGENTS = Agent.__table__
 _AGENT_USER = User.__table__.alias("agent_user")
+_POLICIES = SlaPolicy.__table__
 _LIST_PAGE = select(
     *(column for column in _TICKETS.c if column.key not in ("priority_rank", "version")),
     _REQUESTER.c.name.label("requester_name"),
     _REQUESTER.c.email.label("requester_email"),
     _AGENTS.c.team.label("agent_team"),
     _AGENT_USER.c.name.label("agent_name"),
+    _POLICIES.c.name.label("sla_policy_name"),
 ).select_from(
     _TICKETS.join(_REQUESTER, _REQUESTER.c.id == _TICKETS.c.requester_id)
     .outerjoin(_AGENTS, _AGENTS.c.id == _TICKETS.c.assigned_agent_id)
     .outerjoin(_AGENT_USER, _AGENT_USER.c.id == _AGENTS.c.user_id)
+    .outerjoin(_POLICIES, _POLICIES.c.id == _TICKETS.c.sla_policy_id)
 )
 _LIST_COUNT = select(func.count()).select_from(_TICKETS)
 
@@ -121,6 +135,7 @@ def _list_item(row, staff: bool) -> SimpleNamespace:
         item.assigned_agent = SimpleNamespace(
             id=item.assigned_agent_id, name=item.agent_name, team=item.agent_team
         )
+    item.sla_policy = SimpleNamespace(id=item.sla_policy_id, name=item.sla_policy_name)
     item.viewer_is_staff = staff
     return item
 
@@ -194,7 +209,7 @@ def create_ticket(caller: User, data: dict) -> Ticket:
         message_count=0,
         public_message_count=0,
     )
-    sla.set_due_times(ticket)
+    ticket_sla.start(ticket)
     workflow.enter_status(ticket, status, now)
     db.session.add(ticket)
     db.session.flush()
@@ -207,15 +222,16 @@ def create_ticket(caller: User, data: dict) -> Ticket:
 def update_ticket(caller: User, ticket: Ticket, data: dict) -> Ticket:
     permissions.check_ticket_update(caller, ticket, set(data), data.get("status"))
     now = clock.now()
-    changed = False
+    changed = rematch = False
     for name in TRACKED_FIELDS:
         if name in data and data[name] != getattr(ticket, name):
             old = getattr(ticket, name)
             setattr(ticket, name, data[name])
             audit.record(ticket, caller, f"{name}_changed", name, old, data[name])
             changed = True
-            if name == "priority":
-                sla.set_due_times(ticket)
+            rematch = rematch or name in ("priority", "category")
+    if rematch:
+        ticket_sla.rematch(ticket, caller)
     if "assigned_agent_id" in data and data["assigned_agent_id"] != ticket.assigned_agent_id:
         old_id = ticket.assigned_agent_id
         ticket.assigned_agent = _active_agent(data["assigned_agent_id"])
@@ -241,7 +257,7 @@ def change_status(caller: User, ticket: Ticket, new_status: str, now) -> None:
     old = ticket.status
     workflow.enter_status(ticket, new_status, now)
     action = "reopened" if workflow.is_reopen(old, new_status) else "status_changed"
-    audit.record(ticket, caller, action, "status", old, new_status)
+    audit.record(ticket, caller, action, "status", old, new_status, at=now)
 
 
 def delete_ticket(ticket: Ticket) -> None:

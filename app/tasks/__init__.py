@@ -13,13 +13,11 @@ run on several at once:
     @periodic(crontab(minute="7"))  # hourly
     def apply_retention(): ...
 
-    @every("SLA_SCAN_SECONDS")  # e.g. 30
-    def scan_sla_clocks():
-        sla.scan()
-        db.session.commit()
+    @every("SLA_SCAN_SECONDS")  # as in app/tasks/sla.py
+    def scan_sla_clocks(): ...
 """
 
-from app.tasks import retention, webhooks  # noqa: F401  (registers the tasks)
+from app.tasks import retention, sla, webhooks  # noqa: F401  (registers the tasks)
 from app.tasks.queue import huey
 
 __all__ = ["huey"]

@@ -13,7 +13,10 @@ same ones for the same seed and the same users and agents:
   in progress or pending. Most tickets have a first response; some responses and resolutions
   miss their targets (more often for tight targets), some tickets spent time pending
   (`sla_paused_seconds`, with `resolution_due_at` later by as much) and pending tickets have
-  their clock stopped (`sla_paused_at`). Due times follow `sla.targets()`.
+  their clock stopped (`sla_paused_at`). Every ticket is on the default policy, with due
+  times from its targets counted 24/7 (give that policy a calendar afterwards, and the open
+  tickets are replayed on it). Clocks of open tickets already at risk or breached count as
+  alerted: the SLA scan does not send a year of alerts at once.
 - Every ticket with a first response has a public message from its agent at that moment, plus
   about one more message on average (requester replies, agent replies, internal notes);
   `message_count` and `public_message_count` match the messages. About two messages a ticket.
@@ -37,7 +40,7 @@ import random
 from sqlalchemy import text
 
 from app.extensions import db
-from app.services import clock
+from app.services import clock, ticket_sla
 from app.services.bulk.desk import Desk, Stamps
 from app.services.bulk.load import as_csv, copy_chunks, execute_many, in_background, next_ids
 from app.services.bulk.people import (
@@ -65,7 +68,11 @@ def generate(count: int, seed: int) -> int:
         requester_ids,
         agents,
         next_ids(),
-        Stamps(" %H:%M:%S+00" if postgres else " %H:%M:%S.000000"),
+        Stamps(
+            " %H:%M:%S+00" if postgres else " %H:%M:%S.000000",
+            " %H:%M:%S.000001+00" if postgres else " %H:%M:%S.000001",
+        ),
+        ticket_sla.default_policy(),
         true="t" if postgres else 1,
         false="f" if postgres else 0,
     )

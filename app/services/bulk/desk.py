@@ -14,6 +14,7 @@ from app.services.bulk.words import (
     REQUESTER_REPLIES,
     TITLES,
 )
+from app.services.sla import DONE_STATUSES
 
 CHUNK_TICKETS = 50_000
 HISTORY_DAYS = 365
@@ -45,12 +46,21 @@ RESOLUTION_MISS = {"critical": 0.20, "high": 0.14, "medium": 0.09, "low": 0.06}
 
 
 class Stamps:
-    """Whole UTC seconds since 1970 as timestamp text; each day's date is formatted once."""
+    """Whole UTC seconds since 1970 as timestamp text; each day's date is formatted once.
+    `just_after` gives the instant a microsecond later (`tick_format`: the time with
+    `.000001`), where SLA clocks become at risk or breached."""
 
-    def __init__(self, time_format: str):
+    def __init__(self, time_format: str, tick_format: str):
         midnight = datetime(2000, 1, 1)
-        self.times = [(midnight + timedelta(seconds=s)).strftime(time_format) for s in range(DAY)]
+        seconds = [midnight + timedelta(seconds=s) for s in range(DAY)]
+        self.times = [moment.strftime(time_format) for moment in seconds]
+        self.ticks = [moment.strftime(tick_format) for moment in seconds]
         self.days: dict[int, str] = {}
+
+    def just_after(self, seconds: int) -> str:
+        day, second = divmod(seconds, DAY)
+        date = self.days.get(day) or self._date(day)
+        return date + self.ticks[second]
 
     def __call__(self, seconds: int | None) -> str | None:
         if seconds is None:
@@ -80,7 +90,7 @@ class Life(NamedTuple):
 class Desk:
     """The generator: the same rows for the same random source, `now`, users and first ids."""
 
-    def __init__(self, rng, now, requester_ids, agents, next_ids, stamp, *, true, false):
+    def __init__(self, rng, now, requester_ids, agents, next_ids, stamp, policy, *, true, false):
         if not agents:
             raise RuntimeError("There is no active agent to assign generated tickets to.")
         self.random = rng.random
@@ -95,8 +105,9 @@ class Desk:
         self.next_ids = dict(next_ids)
         self.stamp = stamp
         self.true, self.false = true, false
+        self.policy_id = policy.id
         self.targets = {
-            priority: tuple(int(target.total_seconds()) for target in sla.targets(priority))
+            priority: tuple(minutes * 60 for minutes in sla.targets_for(policy, priority))
             for priority in set(PRIORITY_TABLE)
         }
         self.arrivals = self._arrival_weights()
@@ -226,6 +237,23 @@ class Desk:
                 conversation.append(message)
         return conversation
 
+    def _alerts(self, life: Life, response: tuple, resolution: tuple) -> tuple:
+        """The alerts an open ticket's clocks, each (at risk, due) in seconds, are past by now,
+        as if the SLA scan had sent them, and the text of when the next one comes."""
+        if life.status in DONE_STATUSES:
+            return None, None, None
+        response_alert = None
+        checks = []
+        if life.first_response is None:
+            response_alert = _alert_at(self.now, *response)
+            checks.append(_next_check(response_alert, *response))
+        resolution_alert = _alert_at(life.paused_at or self.now, *resolution)
+        if life.paused_at is None:  # a pending ticket's resolution clock stands still
+            checks.append(_next_check(resolution_alert, *resolution))
+        checks = [check for check in checks if check is not None]
+        next_alert = self.stamp.just_after(min(checks)) if checks else None
+        return response_alert, resolution_alert, next_alert
+
     def _chunk(self, first: int, stop: int, count: int) -> tuple[list, list, list]:
         rnd, stamp, true, false = self.random, self.stamp, self.true, self.false
         requesters = self.requester_ids
@@ -279,13 +307,22 @@ class Desk:
                 updated = max(updated, moment)
 
             response_target, resolution_target = self.targets[priority]
+            # Three quarters of a target in whole minutes is whole seconds: at risk from a
+            # microsecond after (sla.clock_instants).
+            response = (created + response_target * 3 // 4, created + response_target)
+            resolution = (
+                created + resolution_target * 3 // 4 + life.paused_seconds,
+                created + resolution_target + life.paused_seconds,
+            )
+            alerts = self._alerts(life, response, resolution)
             tickets.append(
                 (
                     ticket_id, title, description, life.status, priority, category, requester,
                     agent_id, created_text, stamp(updated), stamp(life.first_response),
-                    stamp(life.resolved), stamp(life.closed), stamp(created + response_target),
-                    stamp(created + resolution_target + life.paused_seconds),
-                    life.paused_seconds, stamp(life.paused_at), len(conversation), public,
+                    stamp(life.resolved), stamp(life.closed), stamp(response[1]),
+                    stamp(resolution[1]), life.paused_seconds, stamp(life.paused_at),
+                    len(conversation), public, self.policy_id, stamp.just_after(response[0]),
+                    stamp.just_after(resolution[0]), *alerts,
                 )
             )  # fmt: skip
             ticket_id += 1
@@ -296,3 +333,16 @@ class Desk:
             "ticket_activities": activity_id,
         }
         return tickets, messages, activities
+
+
+def _alert_at(reading: int, at_risk: int, due: int) -> str | None:
+    """The alert a clock read at `reading` has come to: at risk from a microsecond after
+    `at_risk`, breached from a microsecond after `due`."""
+    if reading > due:
+        return "breached"
+    return "warning" if reading > at_risk else None
+
+
+def _next_check(alert: str | None, at_risk: int, due: int) -> int | None:
+    """The whole second a microsecond after which the clock's next alert comes."""
+    return {None: at_risk, "warning": due}.get(alert)

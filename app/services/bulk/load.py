@@ -16,7 +16,8 @@ TICKET_COLUMNS = (
     "id", "title", "description", "status", "priority", "category", "requester_id",
     "assigned_agent_id", "created_at", "updated_at", "first_response_at", "resolved_at",
     "closed_at", "response_due_at", "resolution_due_at", "sla_paused_seconds", "sla_paused_at",
-    "message_count", "public_message_count",
+    "message_count", "public_message_count", "sla_policy_id", "response_at_risk_at",
+    "resolution_at_risk_at", "sla_response_alert", "sla_resolution_alert", "sla_next_alert_at",
 )  # fmt: skip
 MESSAGE_COLUMNS = ("id", "ticket_id", "author_id", "body", "is_internal", "created_at")
 ACTIVITY_COLUMNS = (
