@@ -79,10 +79,17 @@ def upgrade():
         "sla_recomputes",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("requested_by_id", sa.Integer(), nullable=True),
-        sa.Column("requested_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.Column(
+            "requested_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
         sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("done_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["requested_by_id"], ["users.id"], name=op.f("fk_sla_recomputes_requested_by_id_users"), ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(
+            ["requested_by_id"],
+            ["users.id"],
+            name=op.f("fk_sla_recomputes_requested_by_id_users"),
+            ondelete="SET NULL",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sla_recomputes")),
         sqlite_autoincrement=True,
     )
@@ -116,13 +123,15 @@ def upgrade():
         )
     else:
         for name in ("response_at_risk_at", "resolution_at_risk_at"):
-            op.alter_column("tickets", name, existing_type=sa.DateTime(timezone=True), nullable=False)
+            op.alter_column(
+                "tickets", name, existing_type=sa.DateTime(timezone=True), nullable=False
+            )
         for name in ("sla_response_alert", "sla_resolution_alert"):
             op.create_check_constraint(
                 op.f(f"ck_tickets_{name}"), "tickets", f"{name} IS NULL OR {_in(name, ALERTS)}"
             )
         op.alter_column("ticket_activities", "actor_id", existing_type=sa.Integer(), nullable=True)
-        op.drop_constraint("ck_ticket_activities_action", "ticket_activities", type_="check")
+        op.drop_constraint(op.f("ck_ticket_activities_action"), "ticket_activities", type_="check")
         op.create_check_constraint(
             op.f("ck_ticket_activities_action"), "ticket_activities", _in("action", NEW_ACTIONS)
         )
@@ -153,16 +162,18 @@ def downgrade():
         for name in ("sla_response_alert", "sla_resolution_alert"):
             _rebuild_sqlite_table(
                 "tickets",
-                {f"CONSTRAINT ck_tickets_{name} CHECK ({name} IS NULL OR {_in(name, ALERTS)}), ": ""},
+                {
+                    f"CONSTRAINT ck_tickets_{name} CHECK ({name} IS NULL OR {_in(name, ALERTS)}), ": ""
+                },
             )
     else:
-        op.drop_constraint("ck_ticket_activities_action", "ticket_activities", type_="check")
+        op.drop_constraint(op.f("ck_ticket_activities_action"), "ticket_activities", type_="check")
         op.create_check_constraint(
             op.f("ck_ticket_activities_action"), "ticket_activities", _in("action", OLD_ACTIONS)
         )
         op.alter_column("ticket_activities", "actor_id", existing_type=sa.Integer(), nullable=False)
         for name in ("sla_response_alert", "sla_resolution_alert"):
-            op.drop_constraint(f"ck_tickets_{name}", "tickets", type_="check")
+            op.drop_constraint(op.f(f"ck_tickets_{name}"), "tickets", type_="check")
     for name in (
         "sla_response_alert",
         "sla_resolution_alert",
