@@ -5,7 +5,9 @@ The calendar of most tests is Berlin's office week, Monday to Friday 09:00-17:00
 2026 Berlin is on UTC+1 (summer time starts on 29 March): 09:00 there is 08:00Z.
 """
 
+import importlib
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
@@ -497,3 +499,36 @@ def test_stored_instants_match_the_clock_for_every_ticket_the_api_made(
     )
     assert stored_instants(ticket["id"]) == expected._asdict()
     db.session.rollback()
+
+
+# --- migration 0007 -----------------------------------------------------------------------------
+
+
+def test_migration_0007_gives_existing_tickets_the_instants_the_clock_computes():
+    migration = importlib.import_module("migrations.versions.0007_ticket_sla_instants")
+    created = utc("2026-03-02 09:00:00")
+    now = utc("2026-03-02 12:30:00")
+    # A 24/7 ticket from before: 60 / 480 minutes, an hour paused, pending since 12:00.
+    row = SimpleNamespace(
+        id=7,
+        status="pending",
+        created_at=created,
+        first_response_at=utc("2026-03-02 09:20:00"),
+        response_due_at=created + timedelta(minutes=60),
+        resolution_due_at=created + timedelta(minutes=480 + 60),
+        sla_paused_seconds=3600,
+        sla_paused_at=utc("2026-03-02 12:00:00"),
+    )
+    values = migration._instants(row, now)
+    expected = sla.clock_instants(None, created, 60, 480, 3600)
+    assert values["response_at_risk_at"] == expected.response_at_risk_at
+    assert values["resolution_at_risk_at"] == expected.resolution_at_risk_at
+    assert (values["sla_response_alert"], values["sla_resolution_alert"]) == (None, None)
+    assert values["sla_next_alert_at"] == now  # the first scan works out the next one
+    # An unanswered open ticket past its response due time counts as alerted already.
+    late = SimpleNamespace(**{**vars(row), "status": "open", "first_response_at": None})
+    late_values = migration._instants(late, now)
+    assert late_values["sla_response_alert"] == "breached"
+    assert late_values["sla_resolution_alert"] is None
+    done = migration._instants(SimpleNamespace(**{**vars(row), "status": "closed"}), now)
+    assert done["sla_next_alert_at"] is None
