@@ -61,9 +61,11 @@ def answered(result: Ticket | Problem | None) -> Ticket | Problem:
 
 
 def log_in(base_url: str, email: str, password: str) -> tuple[AuthenticatedClient, Token]:
-    """A client that sends the access token, and the login's answer (whose user is typed)."""
-    anonymous = Client(base_url=base_url, raise_on_unexpected_status=True)
-    answer = post_api_auth_login.sync(client=anonymous, body=Login(email=email, password=password))
+    """A client that sends the access token (close it, or use it in a `with`), and the login's
+    answer (whose user is typed)."""
+    with Client(base_url=base_url, raise_on_unexpected_status=True) as anonymous:
+        body = Login(email=email, password=password)
+        answer = post_api_auth_login.sync(client=anonymous, body=body)
     tokens = expect(answer, Token)
     client = AuthenticatedClient(
         base_url=base_url, token=tokens.access_token, raise_on_unexpected_status=True
