@@ -96,7 +96,9 @@ def test_every_field_has_a_type(spec):
     ]
     assert untyped == []
     key = schema(spec, "SlaGroup")["properties"]["key"]
-    assert key["oneOf"] == [{"type": "string"}, {"type": "integer"}]
+    assert [branch["type"] for branch in key["oneOf"]] == ["string", "integer"]
+    assert "agent's id" in key["oneOf"][1]["description"]
+    assert key["nullable"] is True
 
 
 def response_schema_names(spec) -> set[str]:
@@ -202,9 +204,33 @@ def test_creates_declare_location_and_idempotency(spec):
 def test_streams_declare_last_event_id_and_lists_rate_limit_headers(spec):
     for path in ("/api/events", "/api/tickets/{ticket_id}/events"):
         assert "Last-Event-ID" in header_names(spec["paths"][path]["get"]["parameters"]), path
-    headers = spec["paths"]["/api/users"]["get"]["responses"]["200"]["headers"]
-    assert set(headers) == {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"}
+    rate_limit = {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"}
+    for path in ("/api/users", "/api/events", "/api/tickets/{ticket_id}/events"):
+        ok = spec["paths"][path]["get"]["responses"]["200"]
+        assert set(ok["headers"]) == rate_limit, path
+    stream = spec["paths"]["/api/events"]["get"]["responses"]["200"]["content"]
+    assert stream["text/event-stream"]["schema"]["type"] == "string"
     assert "headers" not in spec["paths"]["/health"]["get"]["responses"]["200"]
+
+
+def test_enums_that_are_not_identifiers_have_constant_names(spec):
+    parameters = spec["paths"]["/api/tickets"]["get"]["parameters"]
+    sort = next(item["schema"] for item in parameters if item["name"] == "sort")
+    names = dict(zip(sort["enum"], sort["x-enum-varnames"], strict=True))
+    assert names["-created_at"] == "CREATED_AT_DESC"
+    assert names["priority"] == "PRIORITY"
+    bucket = schema(spec, "AgingBucket")["properties"]["bucket"]
+    assert bucket["x-enum-varnames"] == [
+        "DAYS_0_1",
+        "DAYS_1_3",
+        "DAYS_3_7",
+        "DAYS_7_30",
+        "DAYS_30_PLUS",
+    ]
+    events = schema(spec, "WebhookCreate")["properties"]["events"]["items"]
+    names = dict(zip(events["enum"], events["x-enum-varnames"], strict=True))
+    assert names["*"] == "ALL"
+    assert names["ticket.sla_breached"] == "TICKET_SLA_BREACHED"
 
 
 def test_spec_has_a_server_and_the_ticket_workflow(spec):

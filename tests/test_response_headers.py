@@ -1,5 +1,7 @@
 """Headers a browser client relies on: CORS exposure, Vary, Retry-After, spec caching."""
 
+from app.services.dispatcher import reset_dispatchers
+
 SPA_ORIGIN = "http://localhost:5173"
 EXPOSED = {
     "etag",
@@ -44,6 +46,22 @@ def test_success_has_no_retry_after_but_rate_limit_headers(client, admin, auth):
     assert response.status_code == 200
     assert "Retry-After" not in response.headers
     assert int(response.headers["X-RateLimit-Remaining"]) >= 0
+
+
+def test_event_streams_send_the_rate_limit_headers_they_declare(client, admin, auth, make_ticket):
+    ticket = make_ticket(admin)
+    for path in ("/api/events", f"/api/tickets/{ticket.id}/events"):
+        response = client.get(path, headers=auth(admin), buffered=False)
+        try:
+            assert response.status_code == 200, path
+            assert response.mimetype == "text/event-stream"
+            assert int(response.headers["X-RateLimit-Limit"]) == 100000, path
+            assert 0 <= int(response.headers["X-RateLimit-Remaining"]) < 100000, path
+            assert int(response.headers["X-RateLimit-Reset"]) > 0, path
+            assert "Retry-After" not in response.headers
+        finally:
+            reset_dispatchers()  # ends the stream
+            response.close()
 
 
 def test_too_many_requests_keeps_retry_after(app, client, monkeypatch):

@@ -26,7 +26,12 @@ STREAM_DOC = {
             "description": "A stream token from POST /api/events/token, for EventSource.",
         },
     ],
-    "responses": {"200": {"description": "An event stream", "content": {"text/event-stream": {}}}},
+}
+# The project Blueprint's response() adds the X-RateLimit-* headers, as on every limited route.
+STREAM_RESPONSE = {
+    "schema": {"type": "string", "description": "Server-Sent Events (text/event-stream)."},
+    "content_type": "text/event-stream",
+    "description": "An event stream",
 }
 
 
@@ -81,13 +86,14 @@ def stream_errors(func):
     """The errors of opening a stream, in OpenAPI."""
     func = blp.alt_response(401, description="Missing, invalid or ended session's token")(func)
     func = blp.alt_response(422, description="Last-Event-ID is not an event id")(func)
-    return blp.alt_response(429, description="EVENTS_MAX_STREAMS_PER_USER streams already open")(
-        func
-    )
+    return blp.alt_response(
+        429, description="Rate limit exceeded, or EVENTS_MAX_STREAMS_PER_USER streams already open"
+    )(func)
 
 
 @blp.route("/events")
 @blp.doc(security=[{"bearerAuth": []}], **STREAM_DOC)
+@blp.response(200, **STREAM_RESPONSE)
 @stream_errors
 def all_events():
     """Every event on every ticket the caller can see, plus ticket.created."""
@@ -96,6 +102,7 @@ def all_events():
 
 @blp.route("/tickets/<int:ticket_id>/events")
 @blp.doc(security=[{"bearerAuth": []}], **STREAM_DOC)
+@blp.response(200, **STREAM_RESPONSE)
 @stream_errors
 @blp.alt_response(404, description="Not found or not visible")
 def ticket_events(ticket_id):

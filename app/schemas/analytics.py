@@ -127,12 +127,16 @@ class SlaMetricsSchema(ResponseSchema):
 
 
 class SlaGroupSchema(SlaMetricsSchema):
+    # One type per kind of grouping, so that a typed client gets `str | int | None`, not Any.
     key = fields.Raw(
         allow_none=True,
         metadata={
-            "description": "The priority, category or team name, or the agent id; null for "
-            "tickets without an agent (team, agent) or whose agent has no team.",
-            "oneOf": [{"type": "string"}, {"type": "integer"}],
+            "description": "What the group is, by `group_by`; null for tickets without an agent "
+            "(team, agent) or whose agent has no team.",
+            "oneOf": [
+                {"type": "string", "description": "The priority, category or team name."},
+                {"type": "integer", "description": "The agent's id, or the SLA policy's id."},
+            ],
             "nullable": True,
         },
     )
@@ -154,7 +158,16 @@ class AgedTicketSchema(TicketSchema):
 
 
 class AgingBucketSchema(ResponseSchema):
-    bucket = fields.String(validate=validate.OneOf([name for name, _ in analytics.AGE_BUCKETS]))
+    bucket = fields.String(
+        validate=validate.OneOf([name for name, _ in analytics.AGE_BUCKETS]),
+        # Constant names for generated clients' enums (else VALUE_0 for "0-1d"): DAYS_0_1.
+        metadata={
+            "x-enum-varnames": [
+                "DAYS_" + name.replace("d", "").replace("-", "_").replace("+", "_PLUS")
+                for name, _ in analytics.AGE_BUCKETS
+            ]
+        },
+    )
     count = _count("Open tickets whose age falls in the bucket (lower bound inclusive).")
     by = fields.Dict(
         keys=fields.String(),

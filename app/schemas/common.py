@@ -147,7 +147,14 @@ def sort_field(allowed: tuple[str, ...], default: str | None = None) -> SortFiel
     choices = [*allowed, *(f"-{name}" for name in allowed)]
     return SortField(
         validate=validate.OneOf(choices, error="Sort by one of: {choices}."),
-        metadata={"description": "A field, ascending, or -field, descending."},
+        metadata={
+            "description": "A field, ascending, or -field, descending.",
+            # Constant names for generated clients' enums (else VALUE_5 for "-created_at").
+            "x-enum-varnames": [
+                name.lstrip("-").upper() + ("_DESC" if name.startswith("-") else "")
+                for name in choices
+            ],
+        },
         **({"load_default": default} if default is not None else {}),
     )
 

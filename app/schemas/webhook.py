@@ -18,7 +18,13 @@ EVENTS_DESCRIPTION = 'Event types to deliver, or ["*"] for all of them.'
 
 def _events_field(**kwargs) -> fields.List:
     return fields.List(
-        fields.String(validate=validate.OneOf((*EVENT_TYPES, "*"))),
+        fields.String(
+            validate=validate.OneOf((*EVENT_TYPES, "*")),
+            # Constant names for generated clients' enums (else VALUE_8 for "*").
+            metadata={
+                "x-enum-varnames": [*(e.upper().replace(".", "_") for e in EVENT_TYPES), "ALL"]
+            },
+        ),
         validate=validate.Length(min=1, max=len(EVENT_TYPES)),
         metadata={"description": EVENTS_DESCRIPTION},
         **kwargs,
