@@ -9,16 +9,21 @@ from app.tasks.queue import enqueue_quietly, periodic, task
 
 @task()
 def fan_out_events() -> int:
-    """Turn new outbox events into deliveries, then queue their first attempts."""
+    """Turn new outbox events into deliveries, then queue their first attempts; return at once
+    when another fan-out is at it (it looks at the outbox again after its commit)."""
     created = 0
-    more = True
-    while more:
-        ids, more = deliveries.fan_out()
+    while True:
+        ids = deliveries.fan_out()
         db.session.commit()
+        if ids is None:
+            return created
         for delivery_id in ids:
             enqueue_quietly(deliver, delivery_id)
         created += len(ids)
-    return created
+        waiting = deliveries.events_waiting()
+        db.session.rollback()
+        if not waiting:
+            return created
 
 
 @task()
