@@ -58,6 +58,16 @@ class RedisServer:
             finally:
                 client.close()
 
+    def queued_tasks(self, queue_name: str = "servicedesk") -> int:
+        """Tasks waiting in Huey's queue and schedule (the keys of huey.storage.RedisStorage)."""
+        client = redis.Redis(host=HOST, port=self.port, socket_timeout=2)
+        try:
+            return client.llen(f"huey.redis.{queue_name}") + client.zcard(
+                f"huey.schedule.{queue_name}"
+            )
+        finally:
+            client.close()
+
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
