@@ -474,3 +474,41 @@ def test_a_fan_out_looks_again_after_its_commit_for_events_committed_meanwhile(
     ).all()
     assert len(events) == 2
     assert [row["event_id"] for row in deliveries_of(webhook["id"])] == events
+
+
+def test_a_fan_out_under_a_steady_stream_hands_on_to_a_new_task(
+    app, subscribe, raise_ticket, monkeypatch
+):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("on SQLite no other writer commits while a fan-out holds the write lock")
+    from sqlalchemy import event as sa_event
+    from sqlalchemy import text
+
+    from app.tasks import huey
+
+    webhook = subscribe("http://127.0.0.1:9/hook")
+    raise_ticket()
+    huey.flush()
+    monkeypatch.setattr(webhook_tasks, "FANOUT_TASK_SECONDS", 0)
+    added = []
+
+    def another_event_at_each_pass(conn, cursor, statement, *args):
+        if len(added) < 20 and statement.startswith("INSERT INTO webhook_deliveries"):
+            with db.engine.connect() as other:
+                other.execute(
+                    text("INSERT INTO events (type, payload) VALUES ('ticket.created', '{}')")
+                )
+                other.commit()
+            added.append(True)
+
+    sa_event.listen(db.engine, "before_cursor_execute", another_event_at_each_pass)
+    try:
+        made = webhook_tasks.fan_out_events.call_local()
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", another_event_at_each_pass)
+    queued = [queued_task.name for queued_task in huey.pending()]
+    huey.flush()
+    assert made == 1  # one pass, then it handed on
+    assert queued.count("fan_out_events") == 1
+    assert len(deliveries_of(webhook["id"])) == 1
+    assert webhook_tasks.fan_out_events.call_local() == 1  # the event committed meanwhile
