@@ -15,6 +15,13 @@ class Received:
     at: float
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # Every worker thread may connect at once (the benchmark's hundreds a second): the
+    # default backlog of 5 would drop connections, which then wait a second to retry.
+    request_queue_size = 128
+
+
 class Receiver:
     """`answers` is consumed one per request: an int status, ("redirect", url),
     ("hang", seconds) or "close"; when it runs out, `default` answers."""
@@ -41,8 +48,7 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 

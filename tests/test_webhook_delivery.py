@@ -355,11 +355,16 @@ def test_fan_outs_at_once_make_one_delivery_per_event_and_webhook(app, subscribe
     def fan_out():
         with app.app_context():
             start.wait()
-            more = True
-            while more:
-                ids, more = deliveries.fan_out(batch_size=3)
+            while True:
+                ids = deliveries.fan_out(batch_size=3)
                 db.session.commit()
+                if ids is None:  # another thread holds the position (PostgreSQL)
+                    break
                 made.extend(ids)
+                waiting = deliveries.events_waiting()
+                db.session.rollback()
+                if not waiting:
+                    break
 
     threads = [threading.Thread(target=fan_out) for _ in range(4)]
     for thread in threads:
@@ -399,3 +404,111 @@ def test_the_database_refuses_a_second_delivery_of_an_event_to_a_webhook(subscri
     with pytest.raises(IntegrityError):
         db.session.commit()
     db.session.rollback()
+
+
+def test_a_fan_out_finding_another_at_work_returns_at_once(app, subscribe, raise_ticket):
+    import threading
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("on SQLite a fan-out waits for the write lock, as every writer does")
+    from app.models.background import FANOUT, OutboxPosition
+
+    webhook = subscribe("http://127.0.0.1:9/hook")
+    raise_ticket()
+    assert webhook_tasks.fan_out_events.call_local() == 1
+    raise_ticket("Printer offline")
+    results = []
+    with db.engine.connect() as holder:  # another worker's fan-out, in the middle of its pass
+        holder.execute(
+            select(OutboxPosition.event_id).where(OutboxPosition.name == FANOUT).with_for_update()
+        )
+
+        def fan_out():
+            with app.app_context():
+                results.append(webhook_tasks.fan_out_events.call_local())
+
+        thread = threading.Thread(target=fan_out)
+        thread.start()
+        thread.join(timeout=5)
+        returned_while_held = not thread.is_alive()
+        holder.rollback()
+    thread.join(timeout=10)
+    assert returned_while_held
+    assert results == [0]
+    assert len(deliveries_of(webhook["id"])) == 1
+    assert webhook_tasks.fan_out_events.call_local() == 1  # the next one makes it
+
+
+def test_a_fan_out_looks_again_after_its_commit_for_events_committed_meanwhile(
+    app, subscribe, raise_ticket
+):
+    # A fan-out skipped while this one held the position counts on this one to look again.
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("on SQLite no other writer commits while a fan-out holds the write lock")
+    from sqlalchemy import event as sa_event
+    from sqlalchemy import text
+
+    webhook = subscribe("http://127.0.0.1:9/hook")
+    raise_ticket()
+    added = []
+
+    def commit_an_event_meanwhile(conn, cursor, statement, *args):
+        if added or not statement.startswith("INSERT INTO webhook_deliveries"):
+            return
+        with db.engine.connect() as other:
+            other.execute(
+                text("INSERT INTO events (type, payload) VALUES ('ticket.created', '{}')")
+            )
+            other.commit()
+        added.append(True)
+
+    sa_event.listen(db.engine, "before_cursor_execute", commit_an_event_meanwhile)
+    try:
+        made = webhook_tasks.fan_out_events.call_local()
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", commit_an_event_meanwhile)
+    assert added
+    assert made == 2
+    events = db.session.scalars(
+        select(Event.id).where(Event.type == "ticket.created").order_by(Event.id)
+    ).all()
+    assert len(events) == 2
+    assert [row["event_id"] for row in deliveries_of(webhook["id"])] == events
+
+
+def test_a_fan_out_under_a_steady_stream_hands_on_to_a_new_task(
+    app, subscribe, raise_ticket, monkeypatch
+):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("on SQLite no other writer commits while a fan-out holds the write lock")
+    from sqlalchemy import event as sa_event
+    from sqlalchemy import text
+
+    from app.tasks import huey
+
+    webhook = subscribe("http://127.0.0.1:9/hook")
+    raise_ticket()
+    huey.flush()
+    monkeypatch.setattr(webhook_tasks, "FANOUT_TASK_SECONDS", 0)
+    added = []
+
+    def another_event_at_each_pass(conn, cursor, statement, *args):
+        if len(added) < 20 and statement.startswith("INSERT INTO webhook_deliveries"):
+            with db.engine.connect() as other:
+                other.execute(
+                    text("INSERT INTO events (type, payload) VALUES ('ticket.created', '{}')")
+                )
+                other.commit()
+            added.append(True)
+
+    sa_event.listen(db.engine, "before_cursor_execute", another_event_at_each_pass)
+    try:
+        made = webhook_tasks.fan_out_events.call_local()
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", another_event_at_each_pass)
+    queued = [queued_task.name for queued_task in huey.pending()]
+    huey.flush()
+    assert made == 1  # one pass, then it handed on
+    assert queued.count("fan_out_events") == 1
+    assert len(deliveries_of(webhook["id"])) == 1
+    assert webhook_tasks.fan_out_events.call_local() == 1  # the event committed meanwhile

@@ -3,7 +3,10 @@
 State lives in `webhook_deliveries`; the task queue only says "look at delivery N now".
 - Fan-out walks the events after the stored high-water mark, holding its row so that workers
   take turns, and inserts one delivery per (event, subscribed webhook); the unique constraint
-  makes a second one impossible even so.
+  makes a second one impossible even so. On PostgreSQL a fan-out that finds the row held
+  returns at once instead of queueing behind it (under a steady stream of events, queued
+  fan-outs took every task thread): the holder looks at the outbox again after its commit
+  (`events_waiting`), so an event that the skipped one was for is still picked up.
 - An attempt is claimed with one UPDATE that only a pending, due, unleased delivery matches,
   and that counts the attempt and leases it: two workers never send the same attempt. The
   result is recorded only if the delivery is still at that attempt.
@@ -20,7 +23,7 @@ from sqlalchemy import func, or_, select, update
 
 from app.errors import Conflict, NotFound
 from app.extensions import db
-from app.models.background import FANOUT
+from app.models.background import FANOUT, OutboxPosition
 from app.models.event import Event
 from app.models.webhook import PING, Webhook, WebhookDelivery
 from app.services import (
@@ -44,10 +47,13 @@ def subscribed(webhook_events: list[str], event_type: str) -> bool:
     return "*" in webhook_events or event_type in webhook_events
 
 
-def fan_out(batch_size: int = FANOUT_BATCH) -> tuple[list[int], bool]:
-    """Deliveries for the next events after the high-water mark: (their ids, whether more
-    events may be waiting). The caller commits, and only then enqueues the ids."""
-    position = outbox_positions.lock(FANOUT)
+def fan_out(batch_size: int = FANOUT_BATCH) -> list[int] | None:
+    """Deliveries for the next `batch_size` events after the high-water mark: their ids, or
+    None when another fan-out holds the mark. The caller commits, and only then enqueues the
+    ids; then, while `events_waiting()`, it calls again."""
+    position = _take_position()
+    if position is None:
+        return None
     now = clock.now()
     # Read the events before the webhooks: a webhook missing from the second read was created
     # after every event of the first, so it is owed none of them.
@@ -55,7 +61,7 @@ def fan_out(batch_size: int = FANOUT_BATCH) -> tuple[list[int], bool]:
     webhooks = db.session.scalars(select(Webhook).where(Webhook.is_active)).all()
     if not webhooks:
         outbox_positions.advance(FANOUT, newest)
-        return [], False
+        return []
     events = db.session.execute(
         select(Event.id, Event.type, Event.created_at)
         .where(Event.id > position, Event.id <= newest)
@@ -63,7 +69,7 @@ def fan_out(batch_size: int = FANOUT_BATCH) -> tuple[list[int], bool]:
         .limit(batch_size)
     ).all()
     if not events:
-        return [], False
+        return []
     rows = [
         {
             "webhook_id": webhook.id,
@@ -81,7 +87,29 @@ def fan_out(batch_size: int = FANOUT_BATCH) -> tuple[list[int], bool]:
         WebhookDelivery, rows, returning=WebhookDelivery.id
     )
     outbox_positions.advance(FANOUT, events[-1].id)
-    return created, len(events) == batch_size
+    return created
+
+
+def _take_position() -> int | None:
+    """The high-water mark, its row held until commit; None when another transaction holds it
+    (PostgreSQL; SQLite has one writer at a time anyway, so there the call waits its turn)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        held = db.session.execute(
+            select(OutboxPosition.name)
+            .where(OutboxPosition.name == FANOUT)
+            .with_for_update(skip_locked=True)
+        ).first()
+        exists = select(OutboxPosition.name).where(OutboxPosition.name == FANOUT).exists()
+        if held is None and db.session.scalar(select(exists)):
+            return None  # held; no row yet: `lock` makes it
+    return outbox_positions.lock(FANOUT)
+
+
+def events_waiting() -> bool:
+    """Whether the outbox holds events after the fan-out's high-water mark (read without a
+    lock, after the caller's commit)."""
+    newest = db.session.scalar(select(func.max(Event.id))) or 0
+    return newest > outbox_positions.read(FANOUT)
 
 
 def due_ids(limit: int = 1000) -> list[int]:

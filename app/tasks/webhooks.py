@@ -1,24 +1,39 @@
 """Webhook tasks: deliveries from the outbox, attempts with their retries, and the sweep."""
 
+import time
+
 from huey import crontab
 
 from app.extensions import db
 from app.services import deliveries
 from app.tasks.queue import enqueue_quietly, periodic, task
 
+# A fan-out goes on while events keep coming; past this it hands on to a new task, so that no
+# thread (the sweep's, say) is held for ever under a steady stream, nor a graceful stop delayed.
+FANOUT_TASK_SECONDS = 5.0
+
 
 @task()
 def fan_out_events() -> int:
-    """Turn new outbox events into deliveries, then queue their first attempts."""
+    """Turn new outbox events into deliveries, then queue their first attempts; return at once
+    when another fan-out is at it (it looks at the outbox again after its commit)."""
     created = 0
-    more = True
-    while more:
-        ids, more = deliveries.fan_out()
+    hand_on_at = time.monotonic() + FANOUT_TASK_SECONDS
+    while True:
+        ids = deliveries.fan_out()
         db.session.commit()
+        if ids is None:
+            return created
         for delivery_id in ids:
             enqueue_quietly(deliver, delivery_id)
         created += len(ids)
-    return created
+        waiting = deliveries.events_waiting()
+        db.session.rollback()
+        if not waiting:
+            return created
+        if time.monotonic() >= hand_on_at:
+            enqueue_quietly(fan_out_events)
+            return created
 
 
 @task()
