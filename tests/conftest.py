@@ -22,6 +22,8 @@ from app.services.dispatcher import reset_dispatchers
 from app.services.passwords import hash_password
 
 TABLES = (
+    "mails",
+    "inbound_emails",
     "webhook_deliveries",
     "webhooks",
     "worker_heartbeats",

@@ -19,7 +19,7 @@ run on several at once:
         db.session.commit()
 """
 
-from app.tasks import retention, webhooks  # noqa: F401  (registers the tasks)
+from app.tasks import mail, retention, webhooks  # noqa: F401  (registers the tasks)
 from app.tasks.queue import huey
 
 __all__ = ["huey"]
