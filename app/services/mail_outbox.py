@@ -40,9 +40,7 @@ def _claimable(now):
 def due_ids(limit: int = 1000) -> list[int]:
     """Pending mails whose attempt is due and not held by a live worker."""
     now = clock.now()
-    statement = (
-        select(Mail.id).where(*_claimable(now)).order_by(Mail.next_attempt_at).limit(limit)
-    )
+    statement = select(Mail.id).where(*_claimable(now)).order_by(Mail.next_attempt_at).limit(limit)
     return list(db.session.scalars(statement))
 
 
@@ -97,7 +95,11 @@ def record(attempt: Attempt, error: str | None) -> float | None:
         values.update(status="failed", next_attempt_at=None)
     result = db.session.execute(
         update(Mail)
-        .where(Mail.id == attempt.mail_id, Mail.attempts == attempt.number, Mail.status == "pending")
+        .where(
+            Mail.id == attempt.mail_id,
+            Mail.attempts == attempt.number,
+            Mail.status == "pending",
+        )
         .values(**values)
         .execution_options(synchronize_session=False)
     )

@@ -152,8 +152,9 @@ def _candidates(event: Event, ticket: Ticket, batch: _Batch) -> tuple[list[Notic
         author_id = public.get("author_id")
         if author_id == ticket.requester_id:
             agent = ticket.assigned_agent
-            notices = [Notice("requester_message", agent.user, {"message": public})] if agent else []
-            return notices, author_id
+            if agent is None:
+                return [], author_id
+            return [Notice("requester_message", agent.user, {"message": public})], author_id
         if (public.get("author") or {}).get("role") in STAFF_ROLES:
             return [Notice("reply", ticket.requester, {"message": public})], author_id
         return [], None

@@ -4,8 +4,9 @@ Huey runs periodic tasks at most once a minute. Two things need a shorter beat, 
 worker process also runs one small thread, the pulse, that does no work itself:
 - it writes the worker's heartbeat every WORKER_HEARTBEAT_SECONDS (read by /health);
 - it watches the outbox and, when events were added, queues `fan_out_events` and
-  `fan_out_mails`, which turn them into webhook deliveries and notification mails. On PostgreSQL it wakes on the NOTIFY that every event commit sends
-  (the same one the event streams use); it also looks every WORKER_POLL_SECONDS;
+  `fan_out_mails`, which turn them into webhook deliveries and notification mails. On
+  PostgreSQL it wakes on the NOTIFY that every event commit sends (the same one the event
+  streams use); it also looks every WORKER_POLL_SECONDS;
 - it queues the tasks declared with `queue.every(setting)` every `setting` seconds.
 """
 
