@@ -69,6 +69,10 @@ def create_app(config_name: str | None = None) -> Flask:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
+    api.spec.components.security_scheme(
+        "inboundEmailToken",
+        {"type": "http", "scheme": "bearer", "description": "The INBOUND_EMAIL_TOKEN setting."},
+    )
 
     from app.auth import register_jwt_callbacks
     from app.cli import register_cli

@@ -1,32 +1,12 @@
-"""Helpers of the mail tests: a local SMTP server as the app's MAIL_SERVER, and the worker's
-mail tasks run in the test's thread."""
+"""Helpers of the mail tests: the worker's mail tasks run in the test's thread, and what they
+made."""
 
-import pytest
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models.mail import Mail
 from app.services import mail_outbox, notifications
 from app.tasks import mail as mail_tasks
-from tests.smtp import SmtpServer
-
-MAIL_SETTINGS = ("MAIL_SERVER", "MAIL_PORT", "MAIL_RETRY_SCHEDULE", "INBOUND_EMAIL_TOKEN")
-
-
-@pytest.fixture
-def mail_config(app):
-    """app.config as the test leaves it is put back afterwards (the app lives for the session)."""
-    saved = {name: app.config[name] for name in MAIL_SETTINGS}
-    yield app.config
-    app.config.update(saved)
-
-
-@pytest.fixture
-def smtp(mail_config):
-    server = SmtpServer()
-    mail_config.update(server.settings())
-    yield server
-    server.stop()
 
 
 def run_mail_tasks() -> list[int]:

@@ -84,7 +84,9 @@ class InboundEmail(db.Model):
     message_id: Mapped[str] = mapped_column(String(255))
     sender: Mapped[str] = mapped_column(String(254))
     action: Mapped[str] = mapped_column(String(32))
-    ticket_id: Mapped[int] = mapped_column(Integer)
+    # Set once the mail became a message or a ticket (the row is written first: see
+    # services/inbound_mail.py).
+    ticket_id: Mapped[int | None] = mapped_column(Integer)
     ticket_message_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=now, server_default=func.now()

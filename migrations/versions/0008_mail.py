@@ -71,7 +71,7 @@ def upgrade():
         sa.Column("message_id", sa.String(length=255), nullable=False),
         sa.Column("sender", sa.String(length=254), nullable=False),
         sa.Column("action", sa.String(length=32), nullable=False),
-        sa.Column("ticket_id", sa.Integer(), nullable=False),
+        sa.Column("ticket_id", sa.Integer(), nullable=True),
         sa.Column("ticket_message_id", sa.Integer(), nullable=True),
         sa.Column(
             "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
