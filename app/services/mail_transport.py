@@ -1,12 +1,11 @@
 """Handing a rendered mail to the SMTP server (MAIL_* settings), or, without MAIL_SERVER,
 writing it as an .eml file to instance/mail/ (what `make run` shows). No database here."""
 
-import email
+import functools
 import os
 import smtplib
 import ssl
 import tempfile
-from email import policy
 
 from app.services import mail_messages
 
@@ -16,34 +15,42 @@ class MailNotSent(Exception):
 
 
 def deliver(content: str, recipient: str, config: dict, mail_dir: str, name: str) -> None:
-    message = email.message_from_string(content, policy=policy.default)
+    """Send `content` (the stored message: ASCII, as email's generator wrote it) as it is:
+    parsing it again would cost more than the SMTP conversation itself."""
+    data = content.encode("utf-8")
     if not config["MAIL_SERVER"]:
-        _write_eml(message.as_bytes(), mail_dir, name)
+        _write_eml(data, mail_dir, name)
         return
     sender = mail_messages.sender_address(config["MAIL_FROM"]).addr_spec
     try:
         with _connect(config) as smtp:
-            smtp.send_message(message, from_addr=sender, to_addrs=[recipient])
+            smtp.sendmail(sender, [recipient], data)  # line ends become CRLF on the wire
     except (smtplib.SMTPException, OSError) as error:
         raise MailNotSent(_describe(error)) from error
 
 
 def _connect(config: dict) -> smtplib.SMTP:
     host, port, timeout = config["MAIL_SERVER"], config["MAIL_PORT"], config["MAIL_TIMEOUT_SECONDS"]
-    context = ssl.create_default_context()
     if config["MAIL_USE_SSL"]:
-        smtp = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
+        smtp = smtplib.SMTP_SSL(host, port, timeout=timeout, context=_tls_context())
     else:
         smtp = smtplib.SMTP(host, port, timeout=timeout)
     try:
         if config["MAIL_USE_TLS"] and not config["MAIL_USE_SSL"]:
-            smtp.starttls(context=context)
+            smtp.starttls(context=_tls_context())
         if config["MAIL_USERNAME"]:
             smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
     except BaseException:
         smtp.close()
         raise
     return smtp
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """Certificates verified against the system's CAs; made once (loading them costs more than
+    sending a mail)."""
+    return ssl.create_default_context()
 
 
 def _describe(error: Exception) -> str:
