@@ -17,14 +17,15 @@ class MailNotSent(Exception):
 def deliver(content: str, recipient: str, config: dict, mail_dir: str, name: str) -> None:
     """Send `content` (the stored message: ASCII, as email's generator wrote it) as it is:
     parsing it again would cost more than the SMTP conversation itself."""
-    data = content.encode("utf-8")
     if not config["MAIL_SERVER"]:
-        _write_eml(data, mail_dir, name)
+        _write_eml(content.encode("utf-8"), mail_dir, name)
         return
     sender = mail_messages.sender_address(config["MAIL_FROM"]).addr_spec
+    # SMTP lines end in CRLF (smtplib converts only str messages, which must be ASCII).
+    data = content.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
     try:
         with _connect(config) as smtp:
-            smtp.sendmail(sender, [recipient], data)  # line ends become CRLF on the wire
+            smtp.sendmail(sender, [recipient], data)
     except (smtplib.SMTPException, OSError) as error:
         raise MailNotSent(_describe(error)) from error
 
