@@ -321,3 +321,13 @@ def test_events_before_the_position_are_not_mailed(client, auth, smtp, requester
 
     assert mails() == []
     assert datetime.now(UTC)  # the clock is real here
+
+
+def test_metrics_count_mails_by_status(client, auth, smtp, requester):
+    raise_ticket(client, auth(requester))
+    run_mail_tasks()
+
+    text = client.get("/metrics").get_data(as_text=True)
+
+    assert 'servicedesk_mails{status="sent"} 1.0' in text
+    assert 'servicedesk_mails{status="pending"} 0.0' in text
