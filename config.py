@@ -37,6 +37,10 @@ def _env_seconds_list(name: str, default: str) -> tuple[float, ...]:
     return tuple(float(part) for part in raw.split(",") if part.strip())
 
 
+def _env_bool(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def _env_list(name: str, default: str = "") -> tuple[str, ...]:
     return tuple(
         part.strip().lower() for part in os.environ.get(name, default).split(",") if part.strip()
@@ -142,6 +146,28 @@ class Config:
         os.environ.get("WEBHOOK_DELIVERIES_RETENTION_DAYS", 30)
     )
 
+    # E-mail (API.md section 12). Without MAIL_SERVER each mail is written as an .eml file to
+    # instance/mail/ instead of being sent.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+    MAIL_PORT = _env_int("MAIL_PORT", 25)
+    MAIL_USE_TLS = _env_bool("MAIL_USE_TLS")  # STARTTLS after connecting
+    MAIL_USE_SSL = _env_bool("MAIL_USE_SSL")  # TLS from the first byte (usually port 465)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_FROM = os.environ.get("MAIL_FROM", "ServiceDesk <servicedesk@localhost>")
+    MAIL_TIMEOUT_SECONDS = float(os.environ.get("MAIL_TIMEOUT_SECONDS", 30))
+    # Seconds to wait after each failed attempt; one attempt more than entries, then `failed`.
+    MAIL_RETRY_SCHEDULE = _env_seconds_list("MAIL_RETRY_SCHEDULE", "30,120,600,1800,7200,21600")
+    # A worker that claimed a mail and vanished holds it this long; then the sweep retries it.
+    MAIL_LEASE_SECONDS = float(os.environ.get("MAIL_LEASE_SECONDS", 120))
+    # Links in mails point here, and only here.
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://localhost:5001").rstrip("/")
+    # POST /api/inbound/email takes mail with this bearer token; unset, the endpoint is 404.
+    INBOUND_EMAIL_TOKEN = os.environ.get("INBOUND_EMAIL_TOKEN") or None
+    # An unknown sender becomes a requester (without a password) instead of being ignored.
+    INBOUND_EMAIL_CREATE_REQUESTERS = _env_bool("INBOUND_EMAIL_CREATE_REQUESTERS")
+    INBOUND_EMAIL_MAX_BYTES = 10 * 1024 * 1024
+
     PASSWORD_HASH_PARAMS: dict = {}
     # How many reverse proxies set X-Forwarded-For in front of the app (0: none, trust nothing);
     # rate limits per client address need the real address.
@@ -188,6 +214,16 @@ class TestingConfig(Config):
     WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", 10))
     WORKER_HEARTBEAT_SECONDS = float(os.environ.get("WORKER_HEARTBEAT_SECONDS", 0.5))
     WORKER_POLL_SECONDS = float(os.environ.get("WORKER_POLL_SECONDS", 0.1))
+    MAIL_RETRY_SCHEDULE = _env_seconds_list("MAIL_RETRY_SCHEDULE", "1,1")
+    # Tests set MAIL_SERVER themselves (a local aiosmtpd), never the developer's.
+    MAIL_SERVER = None
+    MAIL_PORT = 25
+    MAIL_USE_TLS = MAIL_USE_SSL = False
+    MAIL_USERNAME = MAIL_PASSWORD = None
+    MAIL_FROM = "ServiceDesk <support@desk.example>"
+    PUBLIC_URL = "https://desk.example"
+    INBOUND_EMAIL_TOKEN = None
+    INBOUND_EMAIL_CREATE_REQUESTERS = False
 
 
 class ProductionConfig(Config):

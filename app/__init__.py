@@ -69,6 +69,17 @@ def create_app(config_name: str | None = None) -> Flask:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
+    # Not a second bearer scheme: clients would take it for the login's. The mail server
+    # sends `Authorization: Bearer <INBOUND_EMAIL_TOKEN>`.
+    api.spec.components.security_scheme(
+        "inboundEmailToken",
+        {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Bearer <INBOUND_EMAIL_TOKEN>` (POST /api/inbound/email only).",
+        },
+    )
 
     from app.auth import register_jwt_callbacks
     from app.cli import register_cli

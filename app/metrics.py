@@ -53,6 +53,7 @@ class _StoredStateCollector:
 
     def collect(self):
         from app.extensions import db
+        from app.models.mail import Mail
         from app.models.webhook import WebhookDelivery
         from app.tasks.queue import huey
 
@@ -69,6 +70,17 @@ class _StoredStateCollector:
         for status in ("pending", "succeeded", "failed"):
             deliveries.add_metric([status], counts.get(status, 0))
         yield deliveries
+        mails = GaugeMetricFamily(
+            "servicedesk_mails",
+            "Notification mails kept, by status (pending, sent, failed).",
+            labels=["status"],
+        )
+        counts = dict(
+            db.session.execute(select(Mail.status, func.count()).group_by(Mail.status)).all()
+        )
+        for status in ("pending", "sent", "failed"):
+            mails.add_metric([status], counts.get(status, 0))
+        yield mails
         yield GaugeMetricFamily(
             "servicedesk_background_jobs_waiting",
             "Jobs in the task queue that no worker has taken yet.",

@@ -25,6 +25,8 @@ MICROSECOND = timedelta(microseconds=1)
 
 TABLES = (
     "sla_recomputes",
+    "mails",
+    "inbound_emails",
     "webhook_deliveries",
     "webhooks",
     "worker_heartbeats",
@@ -109,6 +111,35 @@ def _isolated(app):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+MAIL_SETTINGS = (
+    "MAIL_SERVER",
+    "MAIL_PORT",
+    "MAIL_RETRY_SCHEDULE",
+    "INBOUND_EMAIL_TOKEN",
+    "INBOUND_EMAIL_CREATE_REQUESTERS",
+)
+
+
+@pytest.fixture
+def mail_config(app):
+    """app.config, whose mail settings the test may change: they are put back afterwards (the
+    app lives for the whole session)."""
+    saved = {name: app.config[name] for name in MAIL_SETTINGS}
+    yield app.config
+    app.config.update(saved)
+
+
+@pytest.fixture
+def smtp(mail_config):
+    """A real SMTP server on 127.0.0.1 (tests/smtp.py), the app's MAIL_SERVER for the test."""
+    from tests.smtp import SmtpServer
+
+    server = SmtpServer()
+    mail_config.update(server.settings())
+    yield server
+    server.stop()
 
 
 @pytest.fixture

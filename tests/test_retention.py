@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuthSession, Event, EventStream, IdempotencyKey, Webhook, WebhookDelivery
-from app.models.background import FANOUT, RETENTION
+from app.models.background import FANOUT, MAIL, RETENTION
 from app.services import clock, outbox_positions, retention
 from app.tasks.retention import apply_retention
 from tests.helpers import bearer
@@ -40,9 +40,10 @@ def add_events(*ages: timedelta) -> list[int]:
     return [event.id for event in events]
 
 
-def fanned_out_to(event_id: int) -> None:
-    outbox_positions.lock(FANOUT)
-    outbox_positions.advance(FANOUT, event_id)
+def fanned_out_to(event_id: int, readers=(FANOUT, MAIL)) -> None:
+    for reader in readers:
+        outbox_positions.lock(reader)
+        outbox_positions.advance(reader, event_id)
     db.session.commit()
 
 
@@ -95,6 +96,16 @@ def test_events_not_yet_turned_into_deliveries_are_kept():
     assert retention.delete_old_events() == 1
     db.session.commit()
     assert kept_ids() == ids[1:]
+
+
+def test_events_not_yet_turned_into_mails_are_kept():
+    ids = add_events(10 * DAY, 9 * DAY, 9 * DAY)
+    fanned_out_to(ids[-1], readers=(FANOUT,))
+    assert retention.delete_old_events() == 0  # the mail fan-out never ran
+    fanned_out_to(ids[1], readers=(MAIL,))
+    assert retention.delete_old_events() == 2
+    db.session.commit()
+    assert kept_ids() == ids[2:]
 
 
 def test_the_newest_event_is_always_kept():

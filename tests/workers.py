@@ -13,9 +13,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models.background import WorkerHeartbeat
 from app.tasks import huey
-from app.tasks import webhooks as webhook_tasks
-from app.tasks.queue import enqueue_quietly
-from app.tasks.worker import Pulse
+from app.tasks.worker import Pulse, queue_fan_outs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REDIS_QUEUE_URL = "redis://127.0.0.1:6379/7"
@@ -39,7 +37,7 @@ def consumer(app, threads: int = 2, periodic: bool = False, pulse: bool = True):
     running.start()
     for number, handler in handlers.items():  # the consumer's handlers are for `flask worker`
         signal.signal(number, handler)
-    watcher = Pulse(app, on_new_events=lambda: enqueue_quietly(webhook_tasks.fan_out_events))
+    watcher = Pulse(app, on_new_events=queue_fan_outs)
     if pulse:
         watcher.start()
     try:

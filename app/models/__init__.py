@@ -3,6 +3,7 @@
 from app.models.auth import AuthSession, EventStream, IdempotencyKey
 from app.models.background import OutboxPosition, WorkerHeartbeat
 from app.models.event import Event
+from app.models.mail import InboundEmail, Mail
 from app.models.sla import SlaCalendar, SlaPolicy, SlaRecompute
 from app.models.ticket import Activity, Message, Ticket
 from app.models.user import Agent, User
@@ -15,6 +16,8 @@ __all__ = [
     "Event",
     "EventStream",
     "IdempotencyKey",
+    "InboundEmail",
+    "Mail",
     "Message",
     "OutboxPosition",
     "SlaCalendar",

@@ -22,13 +22,15 @@ class WorkerHeartbeat(db.Model):
 
 FANOUT = "webhooks"
 RETENTION = "retention"
+MAIL = "mail"
 
 
 class OutboxPosition(db.Model):
     """How far a reader of the `events` outbox has gone, by event id.
 
     `webhooks`: the last event turned into deliveries (the fan-out's high-water mark; its row
-    is also the lock that serialises fan-outs). `retention`: the last event deleted by
+    is also the lock that serialises fan-outs). `mail`: the same for notification mails.
+    `retention`: the last event deleted by
     retention (a stream resuming from below it may have missed events).
     """
 

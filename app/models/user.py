@@ -33,6 +33,8 @@ class User(db.Model):
     phone: Mapped[str | None] = mapped_column(String(40))
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Whether the user gets notification mails (API.md section 12).
+    email_notifications: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=now, server_default=func.now(), index=True
     )

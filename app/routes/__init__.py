@@ -9,6 +9,7 @@ from app.routes import (
     docs,
     events,
     health,
+    inbound,
     messages,
     sla,
     tickets,
@@ -16,7 +17,19 @@ from app.routes import (
     webhooks,
 )
 
-MODULES = (health, auth, users, analytics, agents, tickets, messages, events, webhooks, sla)
+MODULES = (
+    health,
+    auth,
+    users,
+    analytics,
+    agents,
+    tickets,
+    messages,
+    events,
+    webhooks,
+    sla,
+    inbound,
+)
 
 
 def register_blueprints(app: Flask, api) -> None:

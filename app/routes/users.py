@@ -58,7 +58,8 @@ class User(MethodView):
     @blp.alt_response(409, description="E-mail taken")
     @blp.if_match
     def put(self, data, user_id):
-        """Update a user (admin: any field; oneself: name, department, phone, password)."""
+        """Update a user (admin: any field; oneself: name, department, phone, password,
+        email_notifications)."""
         caller = me()
         user = permissions.get_visible_user(caller, user_id)
         permissions.check_user_update(caller, user, set(data))

@@ -25,6 +25,9 @@ class UserSchema(ResponseSchema):
     department = fields.String(allow_none=True)
     phone = fields.String(allow_none=True)
     is_active = fields.Boolean()
+    email_notifications = fields.Boolean(
+        metadata={"description": "Whether the user gets notification mails."}
+    )
     created_at = UTCDateTimeField()
     updated_at = UTCDateTimeField()
 
@@ -55,6 +58,7 @@ class UserCreateSchema(LowercaseEmailMixin, Schema):
         required=True, load_only=True, validate=validate.Length(min=8, max=256)
     )
     is_active = fields.Boolean(load_default=True)
+    email_notifications = fields.Boolean(load_default=True)
 
 
 class UserUpdateSchema(LowercaseEmailMixin, Schema):
@@ -67,6 +71,7 @@ class UserUpdateSchema(LowercaseEmailMixin, Schema):
     phone = fields.String(allow_none=True, validate=validate.Length(max=40))
     password = fields.String(load_only=True, validate=validate.Length(min=8, max=256))
     is_active = fields.Boolean()
+    email_notifications = fields.Boolean()
 
 
 class UserQuerySchema(PageQuerySchema):

@@ -7,7 +7,7 @@ from app.extensions import db
 from app.models.ticket import Ticket
 from app.models.user import STAFF_ROLES, Agent, User
 
-SELF_EDITABLE_USER_FIELDS = {"name", "department", "phone", "password"}
+SELF_EDITABLE_USER_FIELDS = {"name", "department", "phone", "password", "email_notifications"}
 REQUESTER_TICKET_CREATE_FIELDS = {"title", "description", "category", "priority"}
 REQUESTER_TICKET_UPDATE_FIELDS = {"title", "description", "category", "status"}
 AGENT_SELF_FIELDS = {"availability"}

@@ -2,7 +2,7 @@
 
 Events go oldest first, and only as a prefix of the outbox: everything before the first event
 that must stay (young enough, needed by a pending webhook delivery, not yet turned into
-deliveries, or the newest of all, which keeps "newest event id" meaningful). So the kept
+deliveries or mails, or the newest of all, which keeps "newest event id" meaningful). So the kept
 events are always every event after one id, stored as the `retention` position, and a stream
 resuming from below that id knows it may have missed some (streams.reset_event).
 """
@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select
 
 from app.extensions import db
 from app.models.auth import IdempotencyKey
-from app.models.background import FANOUT, RETENTION
+from app.models.background import FANOUT, MAIL, RETENTION
 from app.models.event import Event
 from app.models.webhook import WebhookDelivery
 from app.services import clock, heartbeats, outbox_positions, sessions, stream_slots
@@ -37,6 +37,7 @@ def delete_old_events(batch: int = BATCH) -> int:
             select(func.min(WebhookDelivery.event_id)).where(WebhookDelivery.status == "pending")
         ),
         outbox_positions.read(FANOUT) + 1,
+        outbox_positions.read(MAIL) + 1,
     ]
     keep_from = min(bound for bound in bounds if bound is not None)
     ids = db.session.scalars(

@@ -17,7 +17,7 @@ run on several at once:
     def scan_sla_clocks(): ...
 """
 
-from app.tasks import retention, sla, webhooks  # noqa: F401  (registers the tasks)
+from app.tasks import mail, retention, sla, webhooks  # noqa: F401  (registers the tasks)
 from app.tasks.queue import huey
 
 __all__ = ["huey"]

@@ -3,11 +3,12 @@
 Huey runs periodic tasks at most once a minute. Two things need a shorter beat, so each
 worker process also runs one small thread, the pulse, that does no work itself:
 - it writes the worker's heartbeat every WORKER_HEARTBEAT_SECONDS (read by /health);
-- it watches the outbox and, when events were added, queues `fan_out_events`, which turns them
-  into webhook deliveries. On PostgreSQL it wakes on the NOTIFY that every event commit sends
-  (the same one the event streams use); it also looks every WORKER_POLL_SECONDS. After queueing
-  one it lets FANOUT_GAP_SECONDS pass before the next, so that a steady stream of commits
-  makes a fan-out per batch of events rather than one per event;
+- it watches the outbox and, when events were added, queues `fan_out_events` and
+  `fan_out_mails`, which turn them into webhook deliveries and notification mails. On
+  PostgreSQL it wakes on the NOTIFY that every event commit sends (the same one the event
+  streams use); it also looks every WORKER_POLL_SECONDS. After queueing them it lets
+  FANOUT_GAP_SECONDS pass before the next time, so that a steady stream of commits makes a
+  fan-out per batch of events rather than one per event;
 - it queues the tasks declared with `queue.every(setting)` every `setting` seconds.
 """
 
@@ -36,8 +37,6 @@ FANOUT_GAP_SECONDS = 0.05
 def run(app: Flask, threads: int) -> None:
     """Run a consumer with `threads` task threads until SIGINT or SIGTERM (graceful: tasks in
     flight finish; an attempt cut short is retried by the sweep after its lease)."""
-    from app.tasks import webhooks
-
     consumer = huey.create_consumer(
         workers=threads,
         periodic=True,
@@ -48,12 +47,20 @@ def run(app: Flask, threads: int) -> None:
         graceful_signal="TERM",
         shutdown_timeout=app.config["WEBHOOK_TIMEOUT_SECONDS"] + 5,
     )
-    pulse = Pulse(app, on_new_events=lambda: enqueue_quietly(webhooks.fan_out_events))
+    pulse = Pulse(app, on_new_events=queue_fan_outs)
     pulse.start()
     try:
         consumer.run()
     finally:
         pulse.stop()
+
+
+def queue_fan_outs() -> None:
+    """The tasks that read new outbox events."""
+    from app.tasks import mail, webhooks
+
+    enqueue_quietly(webhooks.fan_out_events)
+    enqueue_quietly(mail.fan_out_mails)
 
 
 class Pulse(threading.Thread):
