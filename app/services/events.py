@@ -6,15 +6,17 @@ On PostgreSQL a transaction-scoped advisory lock serialises those inserts until 
 ids increase in commit order: a reader that has seen id N can never later meet a smaller id.
 """
 
-from sqlalchemy import event, text
+from sqlalchemy import bindparam, event, insert, text, update
 from sqlalchemy.orm import Session
 
 from app.models.event import Event
-from app.models.ticket import Activity, Message, Ticket
+from app.models.ticket import Activity, Message, Ticket, TicketTombstone
 
 OUTBOX_LOCK = 7_310_001
 NOTIFY_CHANNEL = "servicedesk_events"
 _PENDING = "pending_events"
+# A control event: the ticket `{"ticket_id"}` was deleted (for the export's tombstones).
+TICKET_DELETED = "internal.ticket_deleted"
 
 
 def queue(event_type: str, ticket: Ticket, obj=None) -> None:
@@ -68,9 +70,10 @@ def _write_outbox(session: Session) -> None:
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": OUTBOX_LOCK})
+    written = []
     for event_type, ticket, obj in pending:
         payload, public_payload = _payloads(ticket, obj)
-        session.add(
+        written.append(
             Event(
                 type=event_type,
                 ticket_id=ticket.id if ticket else None,
@@ -79,9 +82,36 @@ def _write_outbox(session: Session) -> None:
                 public_payload=public_payload,
             )
         )
+    session.add_all(written)
     session.flush()
+    _number_changes(session, written)
     if bind.dialect.name == "postgresql":
         session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+
+
+def _number_changes(session: Session, written: list[Event]) -> None:
+    """Each changed ticket takes its newest event's id as `change_seq`, and a deleted one a
+    tombstone so numbered: under the outbox lock, so the export's order is commit order."""
+    latest: dict[int, int] = {}
+    deleted: dict[int, int] = {}
+    for written_event in written:
+        if written_event.ticket_id is not None:
+            latest[written_event.ticket_id] = written_event.id
+        elif written_event.type == TICKET_DELETED:
+            deleted[written_event.payload["ticket_id"]] = written_event.id
+    tickets = Ticket.__table__
+    if latest:
+        session.execute(
+            update(tickets)
+            .where(tickets.c.id == bindparam("ticket_id"))
+            .values(change_seq=bindparam("seq")),
+            [{"ticket_id": ticket_id, "seq": seq} for ticket_id, seq in latest.items()],
+        )
+    if deleted:
+        session.execute(
+            insert(TicketTombstone.__table__),
+            [{"ticket_id": ticket_id, "change_seq": seq} for ticket_id, seq in deleted.items()],
+        )
 
 
 @event.listens_for(Session, "after_transaction_end")
