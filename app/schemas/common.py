@@ -122,8 +122,23 @@ class QuerySchema(RejectNulMixin, ma.Schema):
 
 
 class PageQuerySchema(QuerySchema):
-    page = Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
+    page = Integer(
+        validate=validate.Range(min=1, max=MAX_PAGE),
+        metadata={"description": "Offset page (default 1); not with `cursor`."},
+    )
     per_page = Integer(load_default=25, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+    cursor = fields.String(
+        validate=validate.Length(min=1, max=2000),
+        metadata={
+            "description": "The `next_cursor` of a previous response, sent with the same "
+            "filters and sort; not with `page`."
+        },
+    )
+
+    @ma.validates_schema
+    def page_or_cursor(self, data, **kwargs):
+        if "page" in data and "cursor" in data:
+            raise ma.ValidationError("Send either page or cursor, not both.", "cursor")
 
 
 def no_nul_characters(value: str) -> None:
@@ -219,10 +234,19 @@ def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
         {
             "OPENAPI_OPTIONAL_FIELDS": (),  # a response: every field required
             "items": fields.List(fields.Nested(item_schema)),
-            "page": fields.Integer(),
+            "page": fields.Integer(
+                allow_none=True, metadata={"description": "null on a cursor page"}
+            ),
             "per_page": fields.Integer(),
-            "total": fields.Integer(),
-            "pages": fields.Integer(),
+            "total": fields.Integer(
+                allow_none=True,
+                metadata={"description": "null above 10,000 matching objects and on cursor pages"},
+            ),
+            "pages": fields.Integer(allow_none=True),
+            "next_cursor": fields.String(
+                allow_none=True,
+                metadata={"description": "The next page's cursor; null on the last page"},
+            ),
             "Meta": type("Meta", (), {"ordered": True}),
         },
     )
