@@ -1,6 +1,5 @@
 """Schemas and fields shared by every resource: pagination, sorting, lists, time filters."""
 
-import functools
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta
@@ -56,55 +55,6 @@ class Schema(RejectNulMixin, ma.Schema):
     class Meta:
         unknown = ma.RAISE
         ordered = True
-
-    def get_attribute(self, obj, attr, default):
-        # No field names a dotted path, so skip marshmallow's general lookup (which tries
-        # obj[attr] before getattr).
-        if isinstance(obj, dict):
-            return obj.get(attr, default)
-        return getattr(obj, attr, default)
-
-    def _serialize(self, obj, *, many: bool = False):
-        """marshmallow's dump loop, with the attribute read inline for plain fields: per field,
-        marshmallow's own goes through three more calls, which were most of the time it took
-        to dump a page of tickets (bench/http). Anything unusual takes marshmallow's path."""
-        if many and obj is not None:
-            return [self._serialize(item) for item in obj]
-        if isinstance(obj, dict):
-            return super()._serialize(obj)
-        missing = ma.missing
-        result = {}
-        for key, attr, field, reads in self._dump_plan:
-            if reads is None:  # marshmallow's path: a field that reads for itself
-                value = field.serialize(attr, obj, accessor=self.get_attribute)
-            elif not reads:  # e.g. fields.Method: computed from the whole object
-                value = field._serialize(None, attr, obj)
-            else:
-                value = getattr(obj, attr, missing)
-                if value is missing:  # marshmallow's path again, for its dump_default
-                    value = field.serialize(attr, obj, accessor=self.get_attribute)
-                else:
-                    value = field._serialize(value, attr, obj)
-            if value is not missing:
-                result[key] = value
-        return result
-
-    @functools.cached_property
-    def _dump_plan(self) -> list[tuple]:
-        """(key, attribute, field, reads) per field: reads is True where the value is a plain
-        attribute, False where the field takes no attribute, None where it reads for itself."""
-        plan = []
-        for name, field in self.dump_fields.items():
-            kind = type(field)
-            reads = None
-            if kind.serialize is fields.Field.serialize:
-                if not field._CHECK_ATTRIBUTE:
-                    reads = False
-                elif kind.get_value is fields.Field.get_value:
-                    reads = True
-            key = field.data_key if field.data_key is not None else name
-            plan.append((key, field.attribute or name, field, reads))
-        return plan
 
 
 class ResponseSchema(Schema):
