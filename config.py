@@ -97,6 +97,10 @@ class Config:
     RATELIMIT_SWALLOW_ERRORS = True
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
 
+    # Offset pages reach this many objects of a list and totals are counted this far (null
+    # above): past it, counting and skipping rows is what makes a page slow; cursors go on.
+    PAGINATION_MAX_OFFSET_OBJECTS = _env_int("PAGINATION_MAX_OFFSET_OBJECTS", 10_000)
+
     # Minutes per priority: (response, resolution).
     SLA_TARGETS = {
         "critical": _sla_minutes("critical", 15, 4 * 60),

@@ -1,6 +1,7 @@
 """Extension objects: created here, bound to the app in create_app()."""
 
 from flask_cors import CORS
+from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -8,7 +9,6 @@ from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 from app.errors import ProblemApi
-from app.jwt_manager import CachingJWTManager
 from app.ratelimit import rate_limit_key
 
 # Stable constraint names make migrations reviewable and reversible on both databases.
@@ -27,7 +27,7 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-jwt = CachingJWTManager()
+jwt = JWTManager()
 cors = CORS()
 limiter = Limiter(key_func=rate_limit_key)
 api = ProblemApi()

@@ -9,8 +9,8 @@ from werkzeug.exceptions import HTTPException
 def rate_limit_key() -> str:
     """The authenticated user's id when a valid access token is sent, else the client address.
 
-    The token is verified here as the view will verify it (each token once per worker, then
-    only its expiry: app/jwt_manager.py), so that a forged token cannot spend a user's limit.
+    The token is verified here as the view will verify it, so that a forged token cannot spend
+    a user's limit.
     """
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):

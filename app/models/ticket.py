@@ -31,6 +31,10 @@ PRIORITY_RANK_SQL = (
     "CASE priority WHEN 'low' THEN 0 WHEN 'medium' THEN 1 WHEN 'high' THEN 2 "
     "WHEN 'critical' THEN 3 END"
 )
+STATUS_RANK_SQL = (
+    "CASE status WHEN 'open' THEN 0 WHEN 'in_progress' THEN 1 WHEN 'pending' THEN 2 "
+    "WHEN 'resolved' THEN 3 WHEN 'closed' THEN 4 END"
+)
 ACTIONS = (
     "created",
     "status_changed",
@@ -78,6 +82,12 @@ class Ticket(db.Model):
         # Lists sorted by priority (migration 0003).
         Index("ix_tickets_priority_rank_id", "priority_rank", "id"),
         Index("ix_tickets_change_seq_id", "change_seq", "id"),
+        # Every list sort is a keyset scan on (key, id) (migration 0010); the status rank is an
+        # expression index on the CASE text the list sorts by.
+        Index("ix_tickets_created_at_id", "created_at", "id"),
+        Index("ix_tickets_updated_at_id", "updated_at", "id"),
+        Index("ix_tickets_resolution_due_at_id", "resolution_due_at", "id"),
+        Index("ix_tickets_status_rank_id", db.text(STATUS_RANK_SQL), "id"),
         # The SLA scan reads only tickets with an alert to come (migration 0007).
         Index(
             "ix_tickets_sla_next_alert_at",

@@ -59,7 +59,7 @@ def ticket_timeline(args, ticket_id):
     """Messages and activities merged in time order (requesters: no internal notes)."""
     caller = me()
     ticket = tickets.get_ticket(caller, ticket_id)
-    return timeline.timeline(caller, ticket, args["page"], args["per_page"])
+    return timeline.timeline(caller, ticket, args)
 
 
 @blp.route("/<int:message_id>")

@@ -9,7 +9,9 @@ from app.routes.etag import check_if_match, etag_header
 from app.routes.idempotent import IDEMPOTENCY_KEY_PARAMETER, REPLAYED_HEADER, idempotent
 from app.schemas.sla import TicketSlaSchema
 from app.schemas.ticket import (
+    TicketCountSchema,
     TicketCreateSchema,
+    TicketFilterSchema,
     TicketPageSchema,
     TicketQuerySchema,
     TicketSchema,
@@ -53,6 +55,16 @@ class Tickets(MethodView):
         """Open a ticket (requesters for themselves; staff for anyone)."""
         ticket = service.create_ticket(me(), data)
         return ticket, 201, {"Location": url_for("tickets.Ticket", ticket_id=ticket.id)}
+
+
+@blp.route("/count")
+class TicketCount(MethodView):
+    @blp.login_required()
+    @blp.arguments(TicketFilterSchema, location="query")
+    @blp.response(200, TicketCountSchema)
+    def get(self, args):
+        """Count the tickets the list with these filters holds (requesters: their own)."""
+        return {"count": service.count_tickets(me(), args)}
 
 
 @blp.route("/<int:ticket_id>")

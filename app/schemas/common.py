@@ -1,6 +1,5 @@
 """Schemas and fields shared by every resource: pagination, sorting, lists, time filters."""
 
-import functools
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta
@@ -57,55 +56,6 @@ class Schema(RejectNulMixin, ma.Schema):
         unknown = ma.RAISE
         ordered = True
 
-    def get_attribute(self, obj, attr, default):
-        # No field names a dotted path, so skip marshmallow's general lookup (which tries
-        # obj[attr] before getattr).
-        if isinstance(obj, dict):
-            return obj.get(attr, default)
-        return getattr(obj, attr, default)
-
-    def _serialize(self, obj, *, many: bool = False):
-        """marshmallow's dump loop, with the attribute read inline for plain fields: per field,
-        marshmallow's own goes through three more calls, which were most of the time it took
-        to dump a page of tickets (bench/http). Anything unusual takes marshmallow's path."""
-        if many and obj is not None:
-            return [self._serialize(item) for item in obj]
-        if isinstance(obj, dict):
-            return super()._serialize(obj)
-        missing = ma.missing
-        result = {}
-        for key, attr, field, reads in self._dump_plan:
-            if reads is None:  # marshmallow's path: a field that reads for itself
-                value = field.serialize(attr, obj, accessor=self.get_attribute)
-            elif not reads:  # e.g. fields.Method: computed from the whole object
-                value = field._serialize(None, attr, obj)
-            else:
-                value = getattr(obj, attr, missing)
-                if value is missing:  # marshmallow's path again, for its dump_default
-                    value = field.serialize(attr, obj, accessor=self.get_attribute)
-                else:
-                    value = field._serialize(value, attr, obj)
-            if value is not missing:
-                result[key] = value
-        return result
-
-    @functools.cached_property
-    def _dump_plan(self) -> list[tuple]:
-        """(key, attribute, field, reads) per field: reads is True where the value is a plain
-        attribute, False where the field takes no attribute, None where it reads for itself."""
-        plan = []
-        for name, field in self.dump_fields.items():
-            kind = type(field)
-            reads = None
-            if kind.serialize is fields.Field.serialize:
-                if not field._CHECK_ATTRIBUTE:
-                    reads = False
-                elif kind.get_value is fields.Field.get_value:
-                    reads = True
-            key = field.data_key if field.data_key is not None else name
-            plan.append((key, field.attribute or name, field, reads))
-        return plan
-
 
 class ResponseSchema(Schema):
     """A schema that only dumps (what clients see). Every field it declares is in every
@@ -122,8 +72,23 @@ class QuerySchema(RejectNulMixin, ma.Schema):
 
 
 class PageQuerySchema(QuerySchema):
-    page = Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
+    page = Integer(
+        validate=validate.Range(min=1, max=MAX_PAGE),
+        metadata={"description": "Offset page (default 1); not with `cursor`."},
+    )
     per_page = Integer(load_default=25, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+    cursor = fields.String(
+        validate=validate.Length(min=1, max=2000),
+        metadata={
+            "description": "The `next_cursor` of a previous response, sent with the same "
+            "filters and sort; not with `page`."
+        },
+    )
+
+    @ma.validates_schema
+    def page_or_cursor(self, data, **kwargs):
+        if "page" in data and "cursor" in data:
+            raise ma.ValidationError("Send either page or cursor, not both.", "cursor")
 
 
 def no_nul_characters(value: str) -> None:
@@ -219,10 +184,19 @@ def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
         {
             "OPENAPI_OPTIONAL_FIELDS": (),  # a response: every field required
             "items": fields.List(fields.Nested(item_schema)),
-            "page": fields.Integer(),
+            "page": fields.Integer(
+                allow_none=True, metadata={"description": "null on a cursor page"}
+            ),
             "per_page": fields.Integer(),
-            "total": fields.Integer(),
-            "pages": fields.Integer(),
+            "total": fields.Integer(
+                allow_none=True,
+                metadata={"description": "null above 10,000 matching objects and on cursor pages"},
+            ),
+            "pages": fields.Integer(allow_none=True),
+            "next_cursor": fields.String(
+                allow_none=True,
+                metadata={"description": "The next page's cursor; null on the last page"},
+            ),
             "Meta": type("Meta", (), {"ordered": True}),
         },
     )

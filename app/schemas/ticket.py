@@ -8,6 +8,7 @@ from app.schemas.common import (
     CommaList,
     Integer,
     PageQuerySchema,
+    QuerySchema,
     ResponseSchema,
     Schema,
     TimeBound,
@@ -134,7 +135,7 @@ class AssignedAgentFilter(CommaList):
         )
 
 
-class TicketQuerySchema(PageQuerySchema):
+class TicketFilterSchema(QuerySchema):
     status = one_of_list(STATUSES)
     priority = one_of_list(PRIORITIES)
     category = one_of_list(CATEGORIES)
@@ -145,7 +146,14 @@ class TicketQuerySchema(PageQuerySchema):
     created_to = TimeBound(upper=True)
     sla_status = one_of_list(SLA_STATUSES)
     breached = fields.Boolean()
+
+
+class TicketQuerySchema(PageQuerySchema, TicketFilterSchema):
     sort = sort_field(TICKET_SORTS, default="-created_at")
+
+
+class TicketCountSchema(ResponseSchema):
+    count = Integer()
 
 
 TicketPageSchema = page_schema(TicketSchema, "TicketPage")

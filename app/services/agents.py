@@ -30,7 +30,7 @@ def attach_open_ticket_counts(agents: list[Agent]) -> list[Agent]:
 
 
 def list_agents(args: dict) -> dict:
-    stmt = select(Agent).join(Agent.user).options(contains_eager(Agent.user))
+    stmt = select(Agent).join(Agent.user)
     if args.get("team"):
         stmt = stmt.where(func.lower(Agent.team) == args["team"].lower())
     if args.get("availability"):
@@ -40,11 +40,10 @@ def list_agents(args: dict) -> dict:
         stmt = stmt.where(cast(Agent.skills, String).like(f'%"{args["skill"]}"%'))
     if "is_active" in args:
         stmt = stmt.where(Agent.is_active == args["is_active"])
-    if (args.get("sort") or "").lstrip("-") == "team":
-        # Agents without a team come last either way, as PostgreSQL and SQLite disagree on NULLs.
-        stmt = stmt.order_by(Agent.team.is_(None))
-    stmt = pagination.apply_sort(stmt, args.get("sort"), SORT_COLUMNS, Agent.id)
-    page = pagination.paginate(stmt, args["page"], args["per_page"])
+    order = pagination.sort_order(args.get("sort"), SORT_COLUMNS, Agent.id, nullable=("team",))
+    page = pagination.paginate(
+        stmt, order, args, list_name="agents", options=[contains_eager(Agent.user)]
+    )
     attach_open_ticket_counts(page["items"])
     return page
 

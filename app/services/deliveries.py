@@ -266,12 +266,9 @@ def retriable(attempt: Attempt) -> bool:
 
 
 def list_deliveries(webhook: Webhook, args: dict) -> dict:
-    stmt = (
-        select(WebhookDelivery)
-        .where(WebhookDelivery.webhook_id == webhook.id)
-        .order_by(WebhookDelivery.id.desc())
-    )
-    return pagination.paginate(stmt, args["page"], args["per_page"])
+    stmt = select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook.id)
+    order = pagination.Order(((WebhookDelivery.id, True),))
+    return pagination.paginate(stmt, order, args, list_name=f"deliveries:{webhook.id}")
 
 
 def get_delivery(webhook: Webhook, delivery_id: int) -> WebhookDelivery:

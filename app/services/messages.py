@@ -24,8 +24,10 @@ def list_messages(caller: User, ticket: Ticket, args: dict) -> dict:
     stmt = visible_messages(caller, ticket)
     if args.get("after_id") is not None:
         stmt = stmt.where(Message.id > args["after_id"])
-    stmt = stmt.options(AUTHOR_SUMMARY).order_by(Message.created_at, Message.id)
-    return pagination.paginate(stmt, args["page"], args["per_page"])
+    order = pagination.Order(((Message.created_at, False), (Message.id, False)))
+    return pagination.paginate(
+        stmt, order, args, list_name=f"messages:{ticket.id}", options=[AUTHOR_SUMMARY]
+    )
 
 
 def get_message(caller: User, message_id: int, *, for_update: bool = False) -> Message:

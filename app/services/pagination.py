@@ -1,66 +1,194 @@
-"""Sorting and paging of `select()` statements."""
+"""Pages of `select()` statements: offset pages with a capped total, and keyset cursors.
 
+A list is ordered by its sort key, then by id, so that the order is total. A cursor names
+the sort key values of a page's last row, signed with the app's secret together with the
+list and the filters it was made for: the next page is the rows after those values, a
+keyset scan that costs the same at any depth. Offset pages stop at a configured number of
+objects, and the total is counted only that far.
+"""
+
+import datetime as dt
+import hashlib
+import json
 import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select
+from flask import current_app
+from itsdangerous import BadData, URLSafeSerializer
+from sqlalchemy import Select, and_, false, func, literal, literal_column, or_, select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 
+from app.errors import ServiceError
 from app.extensions import db
 
-
-def apply_sort(stmt: Select, sort: str | None, columns: dict[str, ColumnElement], id_column):
-    """Order by `sort` ("field" or "-field"), then by id so that pages never overlap."""
-    if not sort:
-        return stmt.order_by(id_column)
-    descending = sort.startswith("-")
-    column = columns[sort.lstrip("-")]
-    if descending:
-        return stmt.order_by(column.desc(), id_column.desc())
-    return stmt.order_by(column.asc(), id_column.asc())
+PAGE_ARGUMENTS = ("page", "per_page", "cursor")
 
 
-def paginate(stmt: Select, page: int, per_page: int) -> dict:
-    """A page of `stmt`'s objects and their total, in one query whatever the page size."""
-    rows, total = rows_and_total(stmt, page, per_page)
-    return envelope([row[0] for row in rows], page, per_page, total)
+class InvalidCursor(ServiceError):
+    """400: a cursor that is not ours, was altered, or was made for another list or filters."""
 
 
-def rows_and_total(stmt: Select, page: int, per_page: int) -> tuple[list, int]:
-    """A page of `stmt`'s rows and the count of all of them, in one round trip.
+class OffsetTooDeep(ServiceError):
+    """400: an offset page beyond the objects offset pages reach."""
 
-    The total rides on each row as an uncorrelated scalar subquery, which the database
-    evaluates once. A page past the end has no rows to carry it, and only then is the count
-    asked for on its own. Each row gets one more column, `total`, at its end.
+
+@dataclass(frozen=True)
+class Order:
+    """Expressions a list is ordered by, each (expression, descending); the last is unique."""
+
+    keys: tuple[tuple[ColumnElement, bool], ...]
+
+    def clauses(self) -> list:
+        return [expr.desc() if descending else expr.asc() for expr, descending in self.keys]
+
+
+def sort_order(sort: str | None, columns: dict, id_column, nullable: Sequence[str] = ()) -> Order:
+    """The order of `sort` ("field" or "-field", None for by id), then id in the same direction.
+
+    A nullable field sorts its NULLs last either way (PostgreSQL and SQLite disagree on where
+    they go), through a key of its own ahead of it.
     """
-    count = select(func.count()).select_from(stmt.order_by(None).subquery()).correlate(None)
-    return _rows_with(page_with_total(stmt, count, page, per_page), count, page, db.session)
+    if not sort:
+        return Order(((id_column, False),))
+    descending = sort.startswith("-")
+    name = sort.lstrip("-")
+    keys = [(columns[name], descending), (id_column, descending)]
+    if name in nullable:
+        keys.insert(0, (columns[name].is_(None), False))
+    return Order(tuple(keys))
 
 
-def page_with_total(stmt: Select, count: Select, page: int, per_page: int) -> Select:
-    """The page of `stmt`, each row carrying `count` as its last column, `total`."""
-    stmt = stmt.add_columns(count.scalar_subquery().label("total"))
-    return stmt.limit(per_page).offset((page - 1) * per_page)
+def paginate(
+    stmt: Select,
+    order: Order,
+    args: dict,
+    *,
+    list_name: str,
+    options: Sequence = (),
+    item: Callable = lambda row: row[0],
+) -> dict:
+    """The page of `stmt` that `args` asks for (`cursor`, else `page`) and its envelope.
+
+    `stmt` selects and filters; `options` (loader options) apply to the page only, not to
+    the count; `item` turns a row of `stmt`'s columns into what the page lists. `list_name`
+    names the list (and its parent, e.g. the ticket) for the cursor.
+    """
+    per_page = args["per_page"]
+    fingerprint = _fingerprint(list_name, args)
+    keys = [expr.label(f"_key{n}") for n, (expr, _) in enumerate(order.keys)]
+    page_stmt = stmt.add_columns(*keys).order_by(*order.clauses()).options(*options)
+    page = None
+    if args.get("cursor"):
+        after = _decode(args["cursor"], fingerprint)
+        page_stmt = page_stmt.where(_after(order, after))
+    else:
+        page = args.get("page") or 1
+        cap = max_offset_objects()
+        if page * per_page > cap:
+            raise OffsetTooDeep(
+                f"Pages reach the first {cap:,} objects of a list; use `cursor` (each "
+                "response's `next_cursor`) to go further."
+            )
+        count = _capped_count(stmt, cap)
+        page_stmt = page_stmt.add_columns(count.scalar_subquery().label("_total"))
+        page_stmt = page_stmt.offset((page - 1) * per_page)
+    rows = db.session.execute(page_stmt.limit(per_page + 1)).all()
+    more, rows = len(rows) > per_page, rows[:per_page]
+    next_cursor = None
+    if more:
+        last = rows[-1]
+        next_cursor = _encode([getattr(last, key.name) for key in keys], fingerprint)
+    total = None
+    if page is not None:
+        if rows:
+            total = rows[0]._total
+        elif page > 1:
+            total = db.session.execute(count).scalar()
+        else:
+            total = 0
+        total = total if total <= cap else None
+    return envelope([item(row) for row in rows], page, per_page, total, next_cursor)
 
 
-def plain_rows_and_total(page_stmt: Select, count: Select, page: int) -> tuple[list, int]:
-    """As `rows_and_total`, for a page made by `page_with_total` from a Core select of columns
-    (whose count can leave out joins the page needs). The rows come from the session's
-    connection, past the ORM's result layer, which only slowed them down."""
-    return _rows_with(page_stmt, count, page, db.session.connection())
-
-
-def _rows_with(page_stmt: Select, count: Select, page: int, executor) -> tuple[list, int]:
-    rows = executor.execute(page_stmt).all()
-    if rows:
-        return rows, rows[0].total
-    return rows, executor.execute(count).scalar() if page > 1 else 0
-
-
-def envelope(items: list, page: int, per_page: int, total: int) -> dict:
+def envelope(
+    items: list, page: int | None, per_page: int, total: int | None, next_cursor: str | None
+) -> dict:
+    pages = None if total is None else math.ceil(total / per_page)
     return {
         "items": items,
         "page": page,
         "per_page": per_page,
         "total": total,
-        "pages": math.ceil(total / per_page) if total else 0,
+        "pages": pages,
+        "next_cursor": next_cursor,
     }
+
+
+def max_offset_objects() -> int:
+    return current_app.config["PAGINATION_MAX_OFFSET_OBJECTS"]
+
+
+def capped_count(stmt: Select, cap: int) -> int:
+    """How many rows `stmt` has, counting at most `cap` + 1 of them."""
+    return db.session.execute(_capped_count(stmt, cap)).scalar()
+
+
+def _capped_count(stmt: Select, cap: int) -> Select:
+    # SELECT count(*) FROM (SELECT 1 ... LIMIT cap + 1): never more rows than that read.
+    ones = stmt.with_only_columns(literal_column("1"), maintain_column_froms=True)
+    limited = ones.order_by(None).limit(cap + 1).subquery()
+    return select(func.count()).select_from(limited).correlate(None)
+
+
+def _after(order: Order, values: list) -> ColumnElement:
+    """Rows that come after the row whose keys are `values`, in `order`."""
+    if len(values) != len(order.keys):
+        raise InvalidCursor("The cursor does not belong to this list.")
+    exprs = [expr for expr, _ in order.keys]
+    literals = [literal(value, expr.type) for expr, value in zip(exprs, values, strict=True)]
+    directions = {descending for _, descending in order.keys}
+    if len(directions) == 1 and None not in values:
+        # One row-value comparison, which an index on the keys serves as a range scan.
+        if directions == {True}:
+            return tuple_(*exprs) < tuple_(*literals)
+        return tuple_(*exprs) > tuple_(*literals)
+    alternatives = []
+    for n, (expr, descending) in enumerate(order.keys):
+        earlier_equal = [
+            exprs[m].is_(None) if values[m] is None else exprs[m] == literals[m] for m in range(n)
+        ]
+        if values[n] is None:
+            beyond = false()  # NULLs sort by a key of their own: none is beyond another
+        else:
+            beyond = expr < literals[n] if descending else expr > literals[n]
+        alternatives.append(and_(*earlier_equal, beyond))
+    return or_(*alternatives)
+
+
+def _fingerprint(list_name: str, args: dict) -> str:
+    filters = {name: value for name, value in args.items() if name not in PAGE_ARGUMENTS}
+    text = json.dumps([list_name, filters], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="list-cursor")
+
+
+def _encode(values: list, fingerprint: str) -> str:
+    plain = [{"t": v.isoformat()} if isinstance(v, dt.datetime) else v for v in values]
+    return _serializer().dumps({"f": fingerprint, "v": plain})
+
+
+def _decode(cursor: str, fingerprint: str) -> list:
+    try:
+        payload = _serializer().loads(cursor)
+    except BadData as error:
+        raise InvalidCursor("The cursor is not one this service made, or was altered.") from error
+    if not isinstance(payload, dict) or payload.get("f") != fingerprint:
+        raise InvalidCursor(
+            "The cursor was made for another list, filters or sort: send it with the same "
+            "parameters as the request whose `next_cursor` it was."
+        )
+    return [dt.datetime.fromisoformat(v["t"]) if isinstance(v, dict) else v for v in payload["v"]]

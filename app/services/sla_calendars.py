@@ -26,8 +26,8 @@ CALENDAR_FIELDS = (
 
 
 def list_calendars(args: dict) -> dict:
-    stmt = select(SlaCalendar).order_by(SlaCalendar.id)
-    return pagination.paginate(stmt, args["page"], args["per_page"])
+    order = pagination.Order(((SlaCalendar.id, False),))
+    return pagination.paginate(select(SlaCalendar), order, args, list_name="sla_calendars")
 
 
 def get_calendar(calendar_id: int) -> SlaCalendar:

@@ -17,8 +17,8 @@ from app.services import pagination, ticket_sla
 
 def list_policies(args: dict) -> dict:
     """All policies by position, then id (the default policy among them at its position)."""
-    stmt = select(SlaPolicy).order_by(SlaPolicy.position, SlaPolicy.id)
-    return pagination.paginate(stmt, args["page"], args["per_page"])
+    order = pagination.Order(((SlaPolicy.position, False), (SlaPolicy.id, False)))
+    return pagination.paginate(select(SlaPolicy), order, args, list_name="sla_policies")
 
 
 def get_policy(policy_id: int) -> SlaPolicy:

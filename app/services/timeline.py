@@ -36,17 +36,21 @@ def _entries(caller: User, ticket: Ticket):
     return union_all(messages, activities).subquery("timeline")
 
 
-def timeline(caller: User, ticket: Ticket, page: int, per_page: int) -> dict:
+def timeline(caller: User, ticket: Ticket, args: dict) -> dict:
     """Three statements whatever the page size: the page of keys (with the total), then its
     messages and its activities."""
     entries = _entries(caller, ticket)
-    keys, total = pagination.rows_and_total(
-        select(entries.c.type, entries.c.id).order_by(
-            entries.c.created_at, entries.c.id, entries.c.type
-        ),
-        page,
-        per_page,
+    order = pagination.Order(
+        ((entries.c.created_at, False), (entries.c.id, False), (entries.c.type, False))
     )
+    page = pagination.paginate(
+        select(entries.c.type, entries.c.id),
+        order,
+        args,
+        list_name=f"timeline:{ticket.id}",
+        item=lambda row: row,
+    )
+    keys = page["items"]
     wanted = {"message": [], "activity": []}
     for key in keys:
         wanted[key.type].append(key.id)
@@ -62,5 +66,5 @@ def timeline(caller: User, ticket: Ticket, page: int, per_page: int) -> dict:
             select(Activity).where(Activity.id.in_(wanted["activity"])).options(ACTOR_SUMMARY)
         )
     )
-    items = [TimelineEntry(key.type, loaded[(key.type, key.id)]) for key in keys]
-    return pagination.envelope(items, page, per_page, total)
+    page["items"] = [TimelineEntry(key.type, loaded[(key.type, key.id)]) for key in keys]
+    return page

@@ -33,8 +33,8 @@ def list_users(args: dict) -> dict:
         stmt = stmt.where(
             or_(User.name.ilike(pattern, escape="\\"), User.email.like(pattern, escape="\\"))
         )
-    stmt = pagination.apply_sort(stmt, args.get("sort"), SORT_COLUMNS, User.id)
-    return pagination.paginate(stmt, args["page"], args["per_page"])
+    order = pagination.sort_order(args.get("sort"), SORT_COLUMNS, User.id)
+    return pagination.paginate(stmt, order, args, list_name="users")
 
 
 def _escape_like(text: str) -> str:

@@ -16,7 +16,8 @@ def new_secret() -> str:
 
 
 def list_webhooks(args: dict) -> dict:
-    return pagination.paginate(select(Webhook).order_by(Webhook.id), args["page"], args["per_page"])
+    order = pagination.Order(((Webhook.id, False),))
+    return pagination.paginate(select(Webhook), order, args, list_name="webhooks")
 
 
 def get_webhook(webhook_id: int) -> Webhook:
