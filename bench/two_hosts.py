@@ -348,6 +348,9 @@ def run(args, workdir: str) -> int:
     host_list: list[hosts.Host] = []
     failures: list[str] = []
     try:
+        for program in ("haproxy", "redis-server"):
+            if shutil.which(program) is None:
+                raise SetupError(f"{program} is not installed (.ci/run installs it)")
         say("network: bridge 10.77.0.1/24, namespaces sd2h-a and sd2h-b")
         network.up()
         say(f"scratch PostgreSQL on {hosts.GATEWAY}:{postgres.port}, Redis on :{redis_server.port}")
