@@ -90,6 +90,7 @@ def test_the_type_check_refuses_a_misuse_of_the_generated_types(typescript_clien
 # --- openapi-python-client ---------------------------------------------------------------------
 
 PACKAGE = "servicedesk_client"
+GENERATOR_CONFIG = os.path.join(os.path.dirname(__file__), "clients", "openapi-python-client.yaml")
 TOOLS = os.path.dirname(sys.executable)  # the generator runs ruff on its output: on PATH here
 
 
@@ -104,7 +105,7 @@ def python_client(app, tmp_path_factory):
         environment = {**os.environ, "PATH": TOOLS + os.pathsep + os.environ["PATH"]}
         generator = subprocess.run(
             [os.path.join(TOOLS, "openapi-python-client"), "generate", "--meta", "none"]
-            + ["--path", "openapi.json", "--output-path", PACKAGE],
+            + ["--path", "openapi.json", "--output-path", PACKAGE, "--config", GENERATOR_CONFIG],
             cwd=folder,
             env=environment,
             capture_output=True,

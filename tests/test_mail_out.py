@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Event, Mail, Ticket
 from app.tasks import mail as mail_tasks
+from app.tasks.sla import scan_sla_clocks
 from tests.mail_support import kinds_by_recipient, mails, run_mail_tasks
 from tests.workers import consumer, wait_until
 
@@ -331,3 +332,20 @@ def test_metrics_count_mails_by_status(client, auth, smtp, requester):
 
     assert 'servicedesk_mails{status="sent"} 1.0' in text
     assert 'servicedesk_mails{status="pending"} 0.0' in text
+
+
+def test_the_sla_scan_mails_the_assigned_agent_each_alert_once(
+    client, auth, smtp, requester, make_agent, manager, freeze_time
+):
+    agent = make_agent(email="ona@example.com", name="Ona")
+    freeze_time("2026-03-02T09:00:00Z")
+    ticket = raise_ticket(client, auth(requester), priority="critical")  # 15 min, 24/7
+    patch(client, auth(manager), ticket["id"], assigned_agent_id=agent.id)
+    for moment in ("2026-03-02T09:12:00Z", "2026-03-02T09:16:00Z", "2026-03-02T09:17:00Z"):
+        freeze_time(moment)
+        scan_sla_clocks.call_local()
+    run_mail_tasks()
+    assert kinds_by_recipient()["ona@example.com"] == ["assigned", "sla_warning", "sla_breached"]
+    warning = text_of(smtp.wait_for(4)[2])
+    assert "response time of ticket #1 is at risk" in warning
+    assert "2026-03-02T09:15:00Z" in warning

@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Computed,
@@ -76,6 +77,7 @@ class Ticket(db.Model):
         Index("ix_tickets_resolved_at_created_at", "resolved_at", "created_at"),
         # Lists sorted by priority (migration 0003).
         Index("ix_tickets_priority_rank_id", "priority_rank", "id"),
+        Index("ix_tickets_change_seq_id", "change_seq", "id"),
         # The SLA scan reads only tickets with an alert to come (migration 0007).
         Index(
             "ix_tickets_sla_next_alert_at",
@@ -133,6 +135,9 @@ class Ticket(db.Model):
     # Severity as a number, computed by the database, so that a sort by priority uses an index.
     priority_rank: Mapped[int] = mapped_column(Integer, Computed(PRIORITY_RANK_SQL))
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # The outbox id of the latest change (set when the change commits, events.py): the
+    # export's order (migration 0009).
+    change_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     # Joined so that one statement loads a page of tickets with what their dump needs.
     requester: Mapped[User] = relationship(lazy="joined", innerjoin=True)
@@ -192,3 +197,16 @@ class Activity(db.Model):
     )
 
     actor: Mapped[User | None] = relationship(lazy="joined")
+
+
+class TicketTombstone(db.Model):
+    """A deleted ticket, numbered in the order of changes like `Ticket.change_seq`, so that
+    the export can report the deletion."""
+
+    __tablename__ = "ticket_tombstones"
+
+    ticket_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    change_seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    deleted_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=now, server_default=func.now()
+    )

@@ -8,6 +8,7 @@ from app.routes import (
     analytics,
     docs,
     events,
+    export,
     health,
     inbound,
     messages,
@@ -29,6 +30,7 @@ MODULES = (
     webhooks,
     sla,
     inbound,
+    export,
 )
 
 

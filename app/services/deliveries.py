@@ -36,13 +36,13 @@ from app.services import (
 )
 
 FANOUT_BATCH = 500
-# `session.*` events are the service's own control messages (e.g. "end these streams"):
-# never delivered, and never matched by "*".
-INTERNAL_PREFIX = "session."
+# `session.*` and `internal.*` events are the service's own control messages (e.g. "end these
+# streams"): never delivered, and never matched by "*".
+INTERNAL_PREFIXES = ("session.", "internal.")
 
 
 def subscribed(webhook_events: list[str], event_type: str) -> bool:
-    if event_type.startswith(INTERNAL_PREFIX):
+    if event_type.startswith(INTERNAL_PREFIXES):
         return False
     return "*" in webhook_events or event_type in webhook_events
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import lazyload
 
 from app.extensions import db
 from app.models.sla import CONDITION_KEYS, SlaPolicy, SlaRecompute
@@ -91,8 +92,10 @@ def start(ticket: Ticket) -> None:
 
 
 def rematch(ticket: Ticket, actor: User) -> None:
-    """Priority or category changed: the policy is matched again and the clocks replayed."""
-    _replay(ticket, policies_in_order(), _pauses_of([ticket]).get(ticket.id, []), actor.id)
+    """Priority or category changed: the policy is matched again and the clocks replayed (with
+    no flush midway, so that the ticket is written once)."""
+    with db.session.no_autoflush:
+        _replay(ticket, policies_in_order(), _pauses_of([ticket]).get(ticket.id, []), actor.id)
 
 
 # --- pauses from the audit trail -----------------------------------------------------------------
@@ -180,23 +183,29 @@ def recompute_batch(after_id: int, actor_id: int | None, policy_id: int | None =
     if db.session.get_bind().dialect.name == "sqlite":
         table = Ticket.__table__
         db.session.execute(update(table).where(table.c.id == -1).values(version=table.c.version))
+    policies = policies_in_order()
     stmt = (
         select(Ticket)
         .where(Ticket.status.in_(OPEN_STATUSES), Ticket.id > after_id)
         .order_by(Ticket.id)
         .limit(BATCH)
         .with_for_update(of=Ticket)
+        # A ticket's policy is one of `policies`, already in the session: joining it (with its
+        # calendar and their JSON) to every row cost more than the replay itself.
+        .options(lazyload(Ticket.sla_policy))
     )
     if policy_id is not None:
         stmt = stmt.where(Ticket.sla_policy_id == policy_id)
     batch = db.session.scalars(stmt).unique().all()
     if not batch:
         return None
-    policies = policies_in_order()
     found = _pauses_of(batch)
-    for ticket in batch:
-        if _replay(ticket, policies, found.get(ticket.id, []), actor_id):
-            events.queue("ticket.updated", ticket)
+    # No flush midway (loading the actor of an activity would autoflush, and each ticket would
+    # be written twice): the commit writes the batch once.
+    with db.session.no_autoflush:
+        for ticket in batch:
+            if _replay(ticket, policies, found.get(ticket.id, []), actor_id):
+                events.queue("ticket.updated", ticket)
     return batch[-1].id
 
 

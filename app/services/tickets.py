@@ -261,7 +261,9 @@ def change_status(caller: User, ticket: Ticket, new_status: str, now) -> None:
 
 
 def delete_ticket(ticket: Ticket) -> None:
-    """Remove the ticket with its messages and activities (the database cascades them)."""
+    """Remove the ticket with its messages and activities (the database cascades them); the
+    export learns of it from a tombstone (events.TICKET_DELETED)."""
+    events.queue_control(events.TICKET_DELETED, {"ticket_id": ticket.id}, db.session)
     db.session.delete(ticket)
     db.session.flush()
 
