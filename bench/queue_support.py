@@ -26,26 +26,30 @@ class RedisServer:
     """A redis-server of our own on a free port, with nothing persisted: restarting it loses
     every queued task, as a crashed production Redis would."""
 
-    def __init__(self, log_path: str) -> None:
+    def __init__(self, log_path: str, host: str = HOST) -> None:
+        self.host = host
         self.port = free_port()
         self.log_path = log_path
         self.process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://{HOST}:{self.port}/0"
+        return f"redis://{self.host}:{self.port}/0"
 
     def start(self) -> None:
         log = open(self.log_path, "ab")  # noqa: SIM115  (closed with the process)
         self.process = subprocess.Popen(
-            ["redis-server", "--bind", HOST, "--port", str(self.port)]
-            + ["--save", "", "--appendonly", "no"],
+            ["redis-server", "--bind", self.host, "--port", str(self.port)]
+            + ["--save", "", "--appendonly", "no"]
+            # Protected mode refuses every address but loopback without a password; a host
+            # other than loopback is a private bridge of bench/two_hosts.py.
+            + ([] if self.host == HOST else ["--protected-mode", "no"]),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         log.close()
-        client = redis.Redis(host=HOST, port=self.port, socket_timeout=1)
+        client = redis.Redis(host=self.host, port=self.port, socket_timeout=1)
         deadline = time.monotonic() + 10
         while True:
             try:
@@ -60,7 +64,7 @@ class RedisServer:
 
     def queued_tasks(self, queue_name: str = "servicedesk") -> int:
         """Tasks waiting in Huey's queue and schedule (the keys of huey.storage.RedisStorage)."""
-        client = redis.Redis(host=HOST, port=self.port, socket_timeout=2)
+        client = redis.Redis(host=self.host, port=self.port, socket_timeout=2)
         try:
             return client.llen(f"huey.redis.{queue_name}") + client.zcard(
                 f"huey.schedule.{queue_name}"

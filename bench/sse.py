@@ -73,6 +73,8 @@ def server_env(args, port: int) -> dict:
             "RATELIMIT_DEFAULT": "1000000 per minute",
             "RATELIMIT_LOGIN": "1000000 per minute",
             "RATELIMIT_STORAGE_URI": "memory://",
+            # The streams are opened by two users: lift the per-user cap (10) out of the way.
+            "EVENTS_MAX_STREAMS_PER_USER": str(args.streams),
             "LOG_LEVEL": args.log_level,
         }
     )
