@@ -35,7 +35,7 @@ TABLES = (
     "event_streams",
     "idempotency_keys",
     "auth_sessions",
-    "ticket_tombstones",
+    "ticket_changes",
     "ticket_activities",
     "ticket_messages",
     "tickets",

@@ -2,13 +2,14 @@
 deleted tickets as tombstones, also under concurrent writers (API.md section 13)."""
 
 import threading
-from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
 from app.extensions import db
+from app.models.ticket import Ticket
 from app.models.user import User
-from app.services import clock, export, tickets
+from app.services import bulk, export, tickets
 from tests.helpers import assert_problem
 from tests.ticket_support import create_ticket, patch_ticket
 
@@ -115,11 +116,11 @@ def test_only_managers_and_admins_export_and_cursors_cannot_be_forged(
         assert "cursor" in problem["errors"]
 
 
-def test_tickets_from_before_the_export_existed_come_first_by_id(
-    client, boss, make_ticket, requester
-):
-    clock.freeze(datetime(2026, 3, 2, tzinfo=UTC))
-    older = [make_ticket(requester).id for _ in range(3)]  # rows written without events
-    clock.freeze(None)
+def test_generated_tickets_come_before_live_changes_in_id_order(client, boss, asker, freeze_time):
+    freeze_time("2026-03-02T09:00:00Z")
+    live = create_ticket(client, asker)["id"]
+    bulk.generate(4, seed=3)  # rows written without events
+    generated = list(db.session.scalars(select(Ticket.id).where(Ticket.id != live)))
+    db.session.rollback()
     items, _ = walk(client, boss)
-    assert [item["id"] for item in items] == older
+    assert [item["id"] for item in items] == sorted(generated) + [live]

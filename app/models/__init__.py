@@ -5,7 +5,7 @@ from app.models.background import OutboxPosition, WorkerHeartbeat
 from app.models.event import Event
 from app.models.mail import InboundEmail, Mail
 from app.models.sla import SlaCalendar, SlaPolicy, SlaRecompute
-from app.models.ticket import Activity, Message, Ticket, TicketTombstone
+from app.models.ticket import Activity, Message, Ticket, TicketChange
 from app.models.user import Agent, User
 from app.models.webhook import Webhook, WebhookDelivery
 
@@ -24,7 +24,7 @@ __all__ = [
     "SlaPolicy",
     "SlaRecompute",
     "Ticket",
-    "TicketTombstone",
+    "TicketChange",
     "User",
     "Webhook",
     "WebhookDelivery",

@@ -81,7 +81,6 @@ class Ticket(db.Model):
         Index("ix_tickets_resolved_at_created_at", "resolved_at", "created_at"),
         # Lists sorted by priority (migration 0003).
         Index("ix_tickets_priority_rank_id", "priority_rank", "id"),
-        Index("ix_tickets_change_seq_id", "change_seq", "id"),
         # Every list sort is a keyset scan on (key, id) (migration 0010); the status rank is an
         # expression index on the CASE text the list sorts by.
         Index("ix_tickets_created_at_id", "created_at", "id"),
@@ -145,9 +144,6 @@ class Ticket(db.Model):
     # Severity as a number, computed by the database, so that a sort by priority uses an index.
     priority_rank: Mapped[int] = mapped_column(Integer, Computed(PRIORITY_RANK_SQL))
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
-    # The outbox id of the latest change (set when the change commits, events.py): the
-    # export's order (migration 0009).
-    change_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     # Joined so that one statement loads a page of tickets with what their dump needs.
     requester: Mapped[User] = relationship(lazy="joined", innerjoin=True)
@@ -209,14 +205,14 @@ class Activity(db.Model):
     actor: Mapped[User | None] = relationship(lazy="joined")
 
 
-class TicketTombstone(db.Model):
-    """A deleted ticket, numbered in the order of changes like `Ticket.change_seq`, so that
-    the export can report the deletion."""
+class TicketChange(db.Model):
+    """Where a ticket stands in the order of changes: the outbox id of its latest change,
+    upserted when the change commits (events.py); the incremental export reads in this order.
+    The row outlives its ticket, marked `deleted`."""
 
-    __tablename__ = "ticket_tombstones"
+    __tablename__ = "ticket_changes"
+    __table_args__ = (Index("ix_ticket_changes_change_seq_ticket_id", "change_seq", "ticket_id"),)
 
     ticket_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    change_seq: Mapped[int] = mapped_column(BigInteger, index=True)
-    deleted_at: Mapped[datetime] = mapped_column(
-        UTCDateTime, default=now, server_default=func.now()
-    )
+    change_seq: Mapped[int] = mapped_column(BigInteger)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

@@ -8,11 +8,12 @@ ids increase in commit order: a reader that has seen id N can never later meet a
 
 from functools import cache
 
-from sqlalchemy import bindparam, event, insert, text, update
+from sqlalchemy import event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.models.event import Event
-from app.models.ticket import Activity, Message, Ticket, TicketTombstone
+from app.models.ticket import Activity, Message, Ticket, TicketChange
 
 OUTBOX_LOCK = 7_310_001
 NOTIFY_CHANNEL = "servicedesk_events"
@@ -105,28 +106,39 @@ def _write_outbox(session: Session) -> None:
 
 
 def _number_changes(session: Session, written: list[Event]) -> None:
-    """Each changed ticket takes its newest event's id as `change_seq`, and a deleted one a
-    tombstone so numbered: under the outbox lock, so the export's order is commit order."""
-    latest: dict[int, int] = {}
-    deleted: dict[int, int] = {}
+    """Each changed or deleted ticket's place in the order of changes: its newest event's id,
+    under the outbox lock, so that the export's order is commit order."""
+    latest: dict[int, dict] = {}
     for written_event in written:
         if written_event.ticket_id is not None:
-            latest[written_event.ticket_id] = written_event.id
+            latest[written_event.ticket_id] = {
+                "ticket_id": written_event.ticket_id,
+                "change_seq": written_event.id,
+                "deleted": False,
+            }
         elif written_event.type == TICKET_DELETED:
-            deleted[written_event.payload["ticket_id"]] = written_event.id
-    tickets = Ticket.__table__
-    if latest:
-        session.execute(
-            update(tickets)
-            .where(tickets.c.id == bindparam("ticket_id"))
-            .values(change_seq=bindparam("seq")),
-            [{"ticket_id": ticket_id, "seq": seq} for ticket_id, seq in latest.items()],
-        )
-    if deleted:
-        session.execute(
-            insert(TicketTombstone.__table__),
-            [{"ticket_id": ticket_id, "change_seq": seq} for ticket_id, seq in deleted.items()],
-        )
+            ticket_id = written_event.payload["ticket_id"]
+            latest[ticket_id] = {
+                "ticket_id": ticket_id,
+                "change_seq": written_event.id,
+                "deleted": True,
+            }
+    if not latest:
+        return
+    upsert = _insert_for(session)(TicketChange.__table__)
+    session.execute(
+        upsert.on_conflict_do_update(
+            index_elements=["ticket_id"],
+            set_={"change_seq": upsert.excluded.change_seq, "deleted": upsert.excluded.deleted},
+        ),
+        list(latest.values()),
+    )
+
+
+def _insert_for(session: Session):
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert
+    return sqlite.insert
 
 
 @event.listens_for(Session, "after_transaction_end")

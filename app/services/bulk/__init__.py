@@ -62,6 +62,7 @@ def generate(count: int, seed: int) -> int:
     agents = ensure_agents(now)
     db.session.commit()
     postgres = db.engine.dialect.name == "postgresql"
+    first_id = next_ids()["tickets"]
     desk = Desk(
         random.Random(seed),
         now,
@@ -84,4 +85,13 @@ def generate(count: int, seed: int) -> int:
         db.session.commit()
     else:
         execute_many(chunks)
+    # The export's order: generated tickets come before every live change (they have no events).
+    db.session.execute(
+        text(
+            "INSERT INTO ticket_changes (ticket_id, change_seq, deleted) "
+            "SELECT id, 0, false FROM tickets WHERE id >= :first"
+        ),
+        {"first": first_id},
+    )
+    db.session.commit()
     return count
