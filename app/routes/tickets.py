@@ -3,6 +3,7 @@
 from flask import url_for
 from flask.views import MethodView
 
+from app import clock
 from app.auth.guards import ETAG_HEADER, LOCATION_HEADER, STAFF, Blueprint, me
 from app.extensions import db
 from app.routes.etag import check_if_match, etag_header
@@ -17,7 +18,7 @@ from app.schemas.ticket import (
     TicketSchema,
     TicketUpdateSchema,
 )
-from app.services import clock, permissions, sla_view
+from app.services import permissions, sla_view
 from app.services import tickets as service
 
 blp = Blueprint("tickets", __name__, url_prefix="/api/tickets", description="Tickets")

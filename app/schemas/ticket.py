@@ -2,6 +2,7 @@
 
 from marshmallow import fields, validate
 
+from app import clock
 from app.models.ticket import CATEGORIES, PRIORITIES, STATUSES
 from app.schemas.common import (
     ID_RANGE,
@@ -19,7 +20,7 @@ from app.schemas.common import (
     sort_field,
 )
 from app.schemas.sla import PolicySummarySchema
-from app.services import clock, sla
+from app.services import sla
 
 TICKET_SORTS = ("created_at", "updated_at", "priority", "resolution_due_at", "status")
 SLA_STATUSES = ("met", "breached", "at_risk", "on_track")

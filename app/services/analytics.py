@@ -21,11 +21,12 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.sql.functions import FunctionElement
 
+from app import clock
 from app.extensions import db
 from app.models.ticket import CATEGORIES, OPEN_STATUSES, PRIORITIES, STATUSES, Ticket
 from app.models.types import UTCDateTime
 from app.models.user import Agent, User
-from app.services import clock, permissions, sla, tickets
+from app.services import permissions, sla, tickets
 
 DEFAULT_WINDOW = timedelta(days=30)
 MAX_PERIODS = 1000

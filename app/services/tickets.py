@@ -2,13 +2,13 @@
 
 from sqlalchemy import Integer, func, literal_column, or_, select, update
 
+from app import clock
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
 from app.models.ticket import Ticket
 from app.models.user import Agent, User
 from app.services import (
     audit,
-    clock,
     events,
     pagination,
     permissions,
