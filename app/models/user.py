@@ -12,7 +12,6 @@ from app.models.types import SQLITE_AUTOINCREMENT, UTCDateTime
 ROLES = ("admin", "manager", "agent", "requester")
 STAFF_ROLES = ("admin", "manager", "agent")
 AVAILABILITIES = ("available", "busy", "away", "offline")
-TEAMS_EXAMPLE = ("Network", "Hardware", "Software", "Access")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
