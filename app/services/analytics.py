@@ -256,6 +256,7 @@ def aging(caller: User, args: dict) -> dict:
     for ticket in oldest:
         ticket.age_seconds = int((now - ticket.created_at).total_seconds())
     permissions.mark_viewer(caller, oldest)
+    sla.annotate(oldest, now)
     return {
         "as_of": now,
         "total_open": total,
