@@ -8,7 +8,7 @@ What it does, in order, and what it undoes at the end:
    (trust auth), runs `flask db upgrade` and `flask seed --tickets N --seed 1` against it, then
    `VACUUM (ANALYZE)`. `--reuse-db` takes the database left by an earlier `--keep-db` run as it
    is instead: `flask db upgrade` (which applies any new migration) and `VACUUM (ANALYZE)`.
-2. Pins the service's clock (`app.services.clock.freeze`) to one moment, taken once after
+2. Pins the service's clock (`app.clock.freeze`) to one moment, taken once after
    seeding, and passes that same moment to the hand-written queries as "now".
 3. Builds the app in-process (`create_app("development")` on that database, Flask test client,
    a token minted for the sample admin) and, for each report, runs the endpoint and its
@@ -474,11 +474,10 @@ def build_app(args, now: datetime):
     os.environ.pop("FLASK_ENV", None)
     from sqlalchemy import select
 
-    from app import create_app
+    from app import clock, create_app
     from app.auth.tokens import issue_tokens
     from app.extensions import db
     from app.models.user import User
-    from app.services import clock
 
     app = create_app("development")
     clock.freeze(now)

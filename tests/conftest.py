@@ -11,13 +11,13 @@ import pytest
 from flask_migrate import upgrade
 from sqlalchemy import delete, select, text, update
 
-from app import create_app
+from app import clock, create_app
 from app.auth import tokens
 from app.extensions import db, limiter
 from app.models.sla import SlaCalendar, SlaPolicy
 from app.models.ticket import Ticket
 from app.models.user import Agent, User
-from app.services import clock, ticket_sla
+from app.services import ticket_sla
 from app.services.dispatcher import reset_dispatchers
 from app.services.passwords import hash_password
 

@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import case, func, or_, select
 
+from app import clock
 from app.extensions import db
 from app.models.ticket import Activity, Message, Ticket
 from app.models.user import Agent, User
-from app.services import bulk, clock, sla, ticket_sla
+from app.services import bulk, sla, ticket_sla
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 COUNT = 300

@@ -227,7 +227,7 @@ def test_logout_ends_the_stream(client, open_stream, requester, auth):
 def test_expired_token_ends_the_stream(client, open_stream, requester, auth, freeze_time):
     from datetime import timedelta
 
-    from app.services import clock
+    from app import clock
 
     stream = open_stream("/api/events", auth(requester))
     freeze_time(clock.now() + timedelta(hours=1))

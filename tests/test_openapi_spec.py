@@ -175,6 +175,8 @@ ITEM_PATHS = (
     "/api/agents/{agent_id}",
     "/api/messages/{message_id}",
     "/api/webhooks/{webhook_id}",
+    "/api/sla/calendars/{calendar_id}",
+    "/api/sla/policies/{policy_id}",
 )
 CREATE_PATHS = ("/api/tickets", "/api/users", "/api/agents", "/api/messages", "/api/webhooks")
 

@@ -9,10 +9,11 @@ import pytest
 from flask_jwt_extended import decode_token
 from sqlalchemy import select
 
+from app import clock
 from app.extensions import db
 from app.models import AuthSession, Event, EventStream, IdempotencyKey, Webhook, WebhookDelivery
 from app.models.background import FANOUT, MAIL, RETENTION
-from app.services import clock, outbox_positions, retention
+from app.services import outbox_positions, retention
 from app.tasks.retention import apply_retention
 from tests.helpers import bearer
 from tests.test_auth import tokens_for

@@ -11,9 +11,9 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
+from app import clock
 from app.extensions import db
 from app.models import Event, WebhookDelivery, WorkerHeartbeat
-from app.services import clock
 from tests.receiver import Receiver
 from tests.workers import REDIS_QUEUE_URL, stop, wait_until, worker_process
 

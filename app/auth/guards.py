@@ -1,14 +1,25 @@
-"""The project Blueprint: one way to require a login and a role, and to document every error
-response with its problem+json body, in OpenAPI."""
+"""The project Blueprint: one way to require a login and a role, to tag versions of an object
+(ETag, If-Match), and to document every error response with its problem+json body, in OpenAPI."""
 
+import hashlib
 import json
 from functools import wraps
 
 import flask_smorest
+from flask import json as flask_json
+from flask import request
 from flask_jwt_extended import current_user, get_jwt, verify_jwt_in_request
+from flask_smorest.utils import get_appcontext
 from webargs.flaskparser import FlaskParser
 
-from app.errors import PROBLEM_MIME, NotFound, PermissionDenied, ProblemSchema, Unauthorized
+from app.errors import (
+    PROBLEM_MIME,
+    NotFound,
+    PermissionDenied,
+    PreconditionFailed,
+    ProblemSchema,
+    Unauthorized,
+)
 from app.models.user import User
 
 STAFF = ("admin", "manager", "agent")
@@ -47,6 +58,8 @@ IF_MATCH_PARAMETER = {
     "description": "ETags of the version you read (or *): any other version gets 412.",
     "schema": {"type": "string"},
 }
+# Fields that move with the clock rather than with writes; they do not make a new version.
+TIME_DERIVED_FIELDS = ("response_breached", "resolution_breached", "sla_status")
 # Statuses that come with Retry-After (app/response_headers.py keeps it off any other).
 RETRY_AFTER_STATUSES = (429, 503)
 
@@ -123,10 +136,47 @@ class Blueprint(flask_smorest.Blueprint):
             status_code, response, schema=schema, content_type=content_type, headers=headers, **kw
         )
 
-    def if_match(self, func):
-        """Document the If-Match request header and its 412 (app/routes/etag.py checks it)."""
-        func = self.doc(parameters=[IF_MATCH_PARAMETER])(func)
-        return self.alt_response(412, description="If-Match names another version")(func)
+    def versioned(self, schema, *, load=None):
+        """As `response(200, schema)`, with the strong ETag of the body it sends.
+
+        With `load` (the view's URL arguments -> the object as the view will change it, locked
+        as the view locks it) an If-Match that names no current version of that object gets 412
+        before the view runs, and the operation documents If-Match and its 412.
+        """
+        if isinstance(schema, type):
+            schema = schema()
+
+        def decorator(func):
+            if load is not None:
+                func = self._if_match(func, schema, load)
+            respond = self.response(200, schema, headers=ETAG_HEADER)(func)
+
+            @wraps(respond)
+            def wrapper(*args, **kwargs):
+                response = respond(*args, **kwargs)
+                # The body flask-smorest has just dumped: no second dump for the tag.
+                response.headers["ETag"] = etag_of(get_appcontext()["result_dump"])
+                return response
+
+            return wrapper
+
+        return decorator
+
+    def _if_match(self, func, schema, load):
+        @wraps(func)
+        def wrapper(*args, **kwargs):
+            if_match = request.headers.get("If-Match")
+            if if_match:
+                candidates = {tag.strip() for tag in if_match.split(",")}
+                current = etag_of(schema.dump(load(**kwargs)))
+                if "*" not in candidates and current not in candidates:
+                    raise PreconditionFailed(
+                        "The object has changed since you read it (If-Match failed)."
+                    )
+            return func(*args, **kwargs)
+
+        wrapper = self.doc(parameters=[IF_MATCH_PARAMETER])(wrapper)
+        return self.alt_response(412, description="If-Match names another version")(wrapper)
 
     def login_required(self, *roles: str, hidden_from: tuple[str, ...] = ()):
         """Require a valid access token, and one of `roles` when given (403 otherwise).
@@ -157,6 +207,12 @@ class Blueprint(flask_smorest.Blueprint):
             return wrapper
 
         return decorator
+
+
+def etag_of(representation: dict) -> str:
+    stable = {k: v for k, v in representation.items() if k not in TIME_DERIVED_FIELDS}
+    digest = hashlib.sha256(flask_json.dumps(stable, sort_keys=True).encode()).hexdigest()[:32]
+    return f'"{digest}"'
 
 
 def me() -> User:

@@ -5,9 +5,9 @@ from datetime import datetime
 from sqlalchemy import JSON, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.clock import now
 from app.extensions import db
 from app.models.types import SQLITE_AUTOINCREMENT, BigIntegerId, UTCDateTime
-from app.services.clock import now
 
 
 class Event(db.Model):

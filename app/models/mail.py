@@ -16,9 +16,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.clock import now
 from app.extensions import db
 from app.models.types import SQLITE_AUTOINCREMENT, UTCDateTime
-from app.services.clock import now
 
 MAIL_STATUSES = ("pending", "sent", "failed")
 PENDING = text("status = 'pending'")

@@ -5,9 +5,9 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, false, func, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.clock import now
 from app.extensions import db
 from app.models.types import SQLITE_AUTOINCREMENT, UTCDateTime
-from app.services.clock import now
 
 TARGET_PRIORITIES = ("critical", "high", "medium", "low")
 CONDITION_KEYS = ("priority", "category", "requester_department")

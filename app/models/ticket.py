@@ -17,11 +17,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.clock import now
 from app.extensions import db
 from app.models.sla import SlaPolicy
 from app.models.types import SQLITE_AUTOINCREMENT, UTCDateTime
 from app.models.user import Agent, User, _in
-from app.services.clock import now
 
 STATUSES = ("open", "in_progress", "pending", "resolved", "closed")
 OPEN_STATUSES = ("open", "in_progress", "pending")

@@ -5,14 +5,13 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, func, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.clock import now
 from app.extensions import db
 from app.models.types import SQLITE_AUTOINCREMENT, UTCDateTime
-from app.services.clock import now
 
 ROLES = ("admin", "manager", "agent", "requester")
 STAFF_ROLES = ("admin", "manager", "agent")
 AVAILABILITIES = ("available", "busy", "away", "offline")
-TEAMS_EXAMPLE = ("Network", "Hardware", "Software", "Access")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:

@@ -18,9 +18,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.clock import now
 from app.extensions import db
 from app.models.types import UTCDateTime
-from app.services.clock import now
 
 DELIVERY_STATUSES = ("pending", "succeeded", "failed")
 PING = "ping"

@@ -3,9 +3,8 @@
 from flask import url_for
 from flask.views import MethodView
 
-from app.auth.guards import ETAG_HEADER, LOCATION_HEADER, MANAGERS, STAFF, Blueprint, me
+from app.auth.guards import LOCATION_HEADER, MANAGERS, STAFF, Blueprint, me
 from app.extensions import db
-from app.routes.etag import check_if_match, etag_header
 from app.schemas.agent import (
     AgentCreateSchema,
     AgentPageSchema,
@@ -17,7 +16,11 @@ from app.services import agents as service
 from app.services import permissions
 
 blp = Blueprint("agents", __name__, url_prefix="/api/agents", description="Agents")
-_dump = AgentSchema().dump
+
+
+def _visible_agent(agent_id: int):
+    """The agent with its open ticket count, as its representation shows it."""
+    return service.attach_open_ticket_counts([permissions.get_visible_agent(me(), agent_id)])[0]
 
 
 @blp.route("")
@@ -43,29 +46,24 @@ class Agents(MethodView):
 @blp.route("/<int:agent_id>")
 class Agent(MethodView):
     @blp.login_required()
-    @blp.response(200, AgentSchema, headers=ETAG_HEADER)
+    @blp.versioned(AgentSchema)
     @blp.alt_response(404, description="Not found or not visible")
     def get(self, agent_id):
         """Get an agent (staff)."""
-        agent = service.attach_open_ticket_counts([permissions.get_visible_agent(me(), agent_id)])[
-            0
-        ]
-        return agent, 200, etag_header(_dump(agent))
+        return _visible_agent(agent_id)
 
     @blp.login_required()
     @blp.arguments(AgentUpdateSchema)
-    @blp.response(200, AgentSchema, headers=ETAG_HEADER)
+    @blp.versioned(AgentSchema, load=_visible_agent)
     @blp.alt_response(404, description="Not found or not visible")
-    @blp.if_match
     def put(self, data, agent_id):
         """Update an agent (admin, manager; an agent its own availability)."""
         caller = me()
         agent = permissions.get_visible_agent(caller, agent_id)
         permissions.check_agent_update(caller, agent, set(data))
-        check_if_match(_dump(service.attach_open_ticket_counts([agent])[0]))
         service.update_agent(agent, data)
         db.session.commit()
-        return agent, 200, etag_header(_dump(agent))
+        return agent
 
     patch = put  # PUT and PATCH both take partial bodies
 

@@ -2,6 +2,7 @@
 
 from functools import wraps
 
+import flask_smorest
 from flask import current_app, request
 
 from app.auth.guards import me
@@ -29,7 +30,8 @@ def idempotent(endpoint: str):
 
     Goes between `login_required` and flask-smorest's decorators; the view itself must not
     commit. Two racing requests with one key: the unique index lets one commit, and the other
-    rolls back everything it did and replays the winner's response.
+    rolls back everything it did and replays the winner's response. Documents the
+    Idempotency-Key header and the Idempotent-Replayed header of the view's success responses.
     """
 
     def decorator(view):
@@ -64,7 +66,11 @@ def idempotent(endpoint: str):
             db.session.commit()
             return response
 
-        return wrapper
+        successes = getattr(view, "_apidoc", {}).get("success_status_codes", [])
+        return flask_smorest.Blueprint.doc(
+            parameters=[IDEMPOTENCY_KEY_PARAMETER],
+            responses={status: {"headers": REPLAYED_HEADER} for status in successes},
+        )(wrapper)
 
     return decorator
 

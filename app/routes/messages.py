@@ -3,10 +3,9 @@
 from flask import url_for
 from flask.views import MethodView
 
-from app.auth.guards import ETAG_HEADER, LOCATION_HEADER, Blueprint, me
+from app.auth.guards import LOCATION_HEADER, Blueprint, me
 from app.extensions import db
-from app.routes.etag import check_if_match, etag_header
-from app.routes.idempotent import IDEMPOTENCY_KEY_PARAMETER, REPLAYED_HEADER, idempotent
+from app.routes.idempotent import idempotent
 from app.schemas.common import PageQuerySchema
 from app.schemas.message import (
     MessageCreateSchema,
@@ -20,7 +19,10 @@ from app.services import messages as service
 from app.services import tickets, timeline
 
 blp = Blueprint("messages", __name__, url_prefix="/api/messages", description="Messages")
-_dump = MessageSchema().dump
+
+
+def _locked_message(message_id: int):
+    return service.get_message(me(), message_id, for_update=True)
 
 
 @blp.route("")
@@ -28,11 +30,10 @@ class Messages(MethodView):
     @blp.login_required()
     @idempotent("messages")
     @blp.arguments(MessageCreateSchema)
-    @blp.response(201, MessageSchema, headers={**LOCATION_HEADER, **REPLAYED_HEADER})
+    @blp.response(201, MessageSchema, headers=LOCATION_HEADER)
     @blp.alt_response(403, description="Internal note by a requester")
     @blp.alt_response(404, description="Ticket not found or not visible")
     @blp.alt_response(409, description="The ticket is closed")
-    @blp.doc(parameters=[IDEMPOTENCY_KEY_PARAMETER])
     def post(self, data):
         """Post a message (or, staff only, an internal note) on a ticket."""
         message = service.post_message(me(), data)
@@ -65,28 +66,24 @@ def ticket_timeline(args, ticket_id):
 @blp.route("/<int:message_id>")
 class Message(MethodView):
     @blp.login_required()
-    @blp.response(200, MessageSchema, headers=ETAG_HEADER)
+    @blp.versioned(MessageSchema)
     @blp.alt_response(404, description="Not found or not visible")
     def get(self, message_id):
         """Get a message."""
-        message = service.get_message(me(), message_id)
-        return message, 200, etag_header(_dump(message))
+        return service.get_message(me(), message_id)
 
     @blp.login_required()
     @blp.arguments(MessageUpdateSchema)
-    @blp.response(200, MessageSchema, headers=ETAG_HEADER)
+    @blp.versioned(MessageSchema, load=_locked_message)
     @blp.alt_response(403, description="Not the author or an admin")
     @blp.alt_response(404, description="Not found or not visible")
     @blp.alt_response(409, description="The ticket is closed")
-    @blp.if_match
     def put(self, data, message_id):
         """Edit a message's body (its author or an admin)."""
-        caller = me()
-        message = service.get_message(caller, message_id, for_update=True)
-        check_if_match(_dump(message))
-        service.edit_message(caller, message, data.get("body"))
+        message = _locked_message(message_id)
+        service.edit_message(me(), message, data.get("body"))
         db.session.commit()
-        return message, 200, etag_header(_dump(message))
+        return message
 
     patch = put  # PUT and PATCH both take partial bodies
 

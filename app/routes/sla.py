@@ -5,7 +5,6 @@ from flask.views import MethodView
 
 from app.auth.guards import MANAGERS, STAFF, Blueprint, me
 from app.extensions import db
-from app.routes.etag import check_if_match, etag_header
 from app.schemas.sla import (
     BusinessSecondsQuerySchema,
     BusinessSecondsSchema,
@@ -25,8 +24,6 @@ from app.schemas.sla import (
 from app.services import sla_calendars, sla_policies
 
 blp = Blueprint("sla", __name__, url_prefix="/api/sla", description="SLA calendars and policies")
-_dump_calendar = SlaCalendarSchema().dump
-_dump_policy = SlaPolicySchema().dump
 # Requesters get 404 on all of it: for them there are no SLA resources.
 HIDDEN = ("requester",)
 
@@ -62,24 +59,21 @@ class Calendars(MethodView):
 @blp.route("/calendars/<int:calendar_id>")
 class Calendar(MethodView):
     @readers()
-    @blp.response(200, SlaCalendarSchema)
+    @blp.versioned(SlaCalendarSchema)
     def get(self, calendar_id):
         """Get a business-hours calendar (staff)."""
-        calendar = sla_calendars.get_calendar(calendar_id)
-        return calendar, 200, etag_header(_dump_calendar(calendar))
+        return sla_calendars.get_calendar(calendar_id)
 
     @writers()
     @blp.arguments(SlaCalendarUpdateSchema)
-    @blp.response(200, SlaCalendarSchema)
+    @blp.versioned(SlaCalendarSchema, load=sla_calendars.get_calendar)
     @blp.alt_response(409, description="Name taken")
-    @blp.alt_response(412, description="If-Match failed")
     def put(self, data, calendar_id):
         """Change a business-hours calendar (admin, manager); fields left out are unchanged."""
         calendar = sla_calendars.get_calendar(calendar_id)
-        check_if_match(_dump_calendar(calendar))
         sla_calendars.update_calendar(me(), calendar, data)
         db.session.commit()
-        return calendar, 200, etag_header(_dump_calendar(calendar))
+        return calendar
 
     patch = put  # PUT and PATCH both take partial bodies
 
@@ -136,24 +130,21 @@ class Policies(MethodView):
 @blp.route("/policies/<int:policy_id>")
 class Policy(MethodView):
     @readers()
-    @blp.response(200, SlaPolicySchema)
+    @blp.versioned(SlaPolicySchema)
     def get(self, policy_id):
         """Get an SLA policy (staff)."""
-        policy = sla_policies.get_policy(policy_id)
-        return policy, 200, etag_header(_dump_policy(policy))
+        return sla_policies.get_policy(policy_id)
 
     @writers()
     @blp.arguments(SlaPolicyUpdateSchema)
-    @blp.response(200, SlaPolicySchema)
+    @blp.versioned(SlaPolicySchema, load=sla_policies.get_policy)
     @blp.alt_response(409, description="Conditions or deactivation of the default policy")
-    @blp.alt_response(412, description="If-Match failed")
     def put(self, data, policy_id):
         """Change an SLA policy (admin, manager); fields left out are unchanged."""
         policy = sla_policies.get_policy(policy_id)
-        check_if_match(_dump_policy(policy))
         sla_policies.update_policy(me(), policy, data)
         db.session.commit()
-        return policy, 200, etag_header(_dump_policy(policy))
+        return policy
 
     patch = put  # PUT and PATCH both take partial bodies
 

@@ -3,10 +3,10 @@
 from flask import url_for
 from flask.views import MethodView
 
-from app.auth.guards import ETAG_HEADER, LOCATION_HEADER, STAFF, Blueprint, me
+from app import clock
+from app.auth.guards import LOCATION_HEADER, STAFF, Blueprint, me
 from app.extensions import db
-from app.routes.etag import check_if_match, etag_header
-from app.routes.idempotent import IDEMPOTENCY_KEY_PARAMETER, REPLAYED_HEADER, idempotent
+from app.routes.idempotent import idempotent
 from app.schemas.sla import TicketSlaSchema
 from app.schemas.ticket import (
     TicketCountSchema,
@@ -17,7 +17,7 @@ from app.schemas.ticket import (
     TicketSchema,
     TicketUpdateSchema,
 )
-from app.services import clock, permissions, sla_view
+from app.services import permissions, sla_view
 from app.services import tickets as service
 
 blp = Blueprint("tickets", __name__, url_prefix="/api/tickets", description="Tickets")
@@ -31,7 +31,10 @@ sets `resolved_at`; reopening clears it; entering `closed` sets `closed_at` (and
 it. Assigning (`assigned_agent_id`) to an inactive or unknown agent gets 422; an `open`
 ticket that gets assigned stays `open` unless the status is also changed."""
 with_workflow = blp.doc(description=WORKFLOW)
-_dump = TicketSchema().dump
+
+
+def _locked_ticket(ticket_id: int):
+    return service.get_ticket(me(), ticket_id, for_update=True)
 
 
 @blp.route("")
@@ -47,9 +50,8 @@ class Tickets(MethodView):
     @blp.login_required()
     @idempotent("tickets")
     @blp.arguments(TicketCreateSchema)
-    @blp.response(201, TicketSchema, headers={**LOCATION_HEADER, **REPLAYED_HEADER})
+    @blp.response(201, TicketSchema, headers=LOCATION_HEADER)
     @blp.alt_response(403, description="A field your role may not set")
-    @blp.doc(parameters=[IDEMPOTENCY_KEY_PARAMETER])
     @with_workflow
     def post(self, data):
         """Open a ticket (requesters for themselves; staff for anyone)."""
@@ -70,30 +72,26 @@ class TicketCount(MethodView):
 @blp.route("/<int:ticket_id>")
 class Ticket(MethodView):
     @blp.login_required()
-    @blp.response(200, TicketSchema, headers=ETAG_HEADER)
+    @blp.versioned(TicketSchema)
     @blp.alt_response(404, description="Not found or not visible")
     @with_workflow
     def get(self, ticket_id):
         """Get a ticket."""
-        ticket = service.get_ticket(me(), ticket_id)
-        return ticket, 200, etag_header(_dump(ticket))
+        return service.get_ticket(me(), ticket_id)
 
     @blp.login_required()
     @blp.arguments(TicketUpdateSchema)
-    @blp.response(200, TicketSchema, headers=ETAG_HEADER)
+    @blp.versioned(TicketSchema, load=_locked_ticket)
     @blp.alt_response(403, description="A field your role may not set")
     @blp.alt_response(404, description="Not found or not visible")
     @blp.alt_response(409, description="Transition not allowed, or the ticket is closed")
-    @blp.if_match
     @with_workflow
     def put(self, data, ticket_id):
         """Update a ticket (partial)."""
-        caller = me()
-        ticket = service.get_ticket(caller, ticket_id, for_update=True)
-        check_if_match(_dump(ticket))
-        service.update_ticket(caller, ticket, data)
+        ticket = _locked_ticket(ticket_id)
+        service.update_ticket(me(), ticket, data)
         db.session.commit()
-        return ticket, 200, etag_header(_dump(ticket))
+        return ticket
 
     patch = put  # PUT and PATCH both take partial bodies
 

@@ -4,9 +4,8 @@ from flask import url_for
 from flask.views import MethodView
 from flask_jwt_extended import get_jwt
 
-from app.auth.guards import ETAG_HEADER, LOCATION_HEADER, STAFF, Blueprint, me
+from app.auth.guards import LOCATION_HEADER, STAFF, Blueprint, me
 from app.extensions import db
-from app.routes.etag import check_if_match, etag_header
 from app.schemas.user import (
     UserCreateSchema,
     UserPageSchema,
@@ -18,7 +17,10 @@ from app.services import permissions
 from app.services import users as service
 
 blp = Blueprint("users", __name__, url_prefix="/api/users", description="Users")
-_dump = UserSchema().dump
+
+
+def _visible_user(user_id: int):
+    return permissions.get_visible_user(me(), user_id)
 
 
 @blp.route("")
@@ -44,30 +46,27 @@ class Users(MethodView):
 @blp.route("/<int:user_id>")
 class User(MethodView):
     @blp.login_required()
-    @blp.response(200, UserSchema, headers=ETAG_HEADER)
+    @blp.versioned(UserSchema)
     @blp.alt_response(404, description="Not found or not visible")
     def get(self, user_id):
         """Get a user (staff: any; requester: themself)."""
-        user = permissions.get_visible_user(me(), user_id)
-        return user, 200, etag_header(_dump(user))
+        return _visible_user(user_id)
 
     @blp.login_required()
     @blp.arguments(UserUpdateSchema)
-    @blp.response(200, UserSchema, headers=ETAG_HEADER)
+    @blp.versioned(UserSchema, load=_visible_user)
     @blp.alt_response(404, description="Not found or not visible")
     @blp.alt_response(409, description="E-mail taken")
-    @blp.if_match
     def put(self, data, user_id):
         """Update a user (admin: any field; oneself: name, department, phone, password,
         email_notifications)."""
         caller = me()
-        user = permissions.get_visible_user(caller, user_id)
+        user = _visible_user(user_id)
         permissions.check_user_update(caller, user, set(data))
-        check_if_match(_dump(user))
         own_session = get_jwt()["sid"] if user.id == caller.id else None
         service.update_user(user, data, keep_session_id=own_session)
         db.session.commit()
-        return user, 200, etag_header(_dump(user))
+        return user
 
     patch = put  # PUT and PATCH both take partial bodies
 

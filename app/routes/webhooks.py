@@ -3,9 +3,8 @@
 from flask import url_for
 from flask.views import MethodView
 
-from app.auth.guards import ETAG_HEADER, LOCATION_HEADER, Blueprint
+from app.auth.guards import LOCATION_HEADER, Blueprint
 from app.extensions import db
-from app.routes.etag import check_if_match, etag_header
 from app.schemas.webhook import (
     DeliveryPageSchema,
     DeliverySchema,
@@ -21,7 +20,6 @@ from app.services import webhooks as service
 from app.tasks import webhooks as tasks
 
 blp = Blueprint("webhooks", __name__, url_prefix="/api/webhooks", description="Webhooks")
-_dump = WebhookSchema().dump
 
 
 @blp.route("")
@@ -46,25 +44,22 @@ class Webhooks(MethodView):
 @blp.route("/<int:webhook_id>")
 class Webhook(MethodView):
     @blp.login_required("admin")
-    @blp.response(200, WebhookSchema, headers=ETAG_HEADER)
+    @blp.versioned(WebhookSchema)
     @blp.alt_response(404, description="Not found")
     def get(self, webhook_id):
         """Get a webhook (admin)."""
-        webhook = service.get_webhook(webhook_id)
-        return webhook, 200, etag_header(_dump(webhook))
+        return service.get_webhook(webhook_id)
 
     @blp.login_required("admin")
     @blp.arguments(WebhookUpdateSchema)
-    @blp.response(200, WebhookSchema, headers=ETAG_HEADER)
+    @blp.versioned(WebhookSchema, load=service.get_webhook)
     @blp.alt_response(404, description="Not found")
-    @blp.if_match
     def put(self, data, webhook_id):
         """Update a webhook (partial; admin)."""
         webhook = service.get_webhook(webhook_id)
-        check_if_match(_dump(webhook))
         service.update_webhook(webhook, data)
         db.session.commit()
-        return webhook, 200, etag_header(_dump(webhook))
+        return webhook
 
     patch = put  # PUT and PATCH both take partial bodies
 

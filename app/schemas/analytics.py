@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 from marshmallow import ValidationError, fields, post_load, validate
 
+from app import clock
 from app.schemas.common import (
     Integer,
     QuerySchema,
@@ -12,7 +13,7 @@ from app.schemas.common import (
     UTCDateTimeField,
 )
 from app.schemas.ticket import TicketQuerySchema, TicketSchema
-from app.services import analytics, clock
+from app.services import analytics
 
 SLA_GROUPS = ("priority", "category", "team", "agent", "policy")
 AGING_GROUPS = ("priority", "category", "status", "team")

@@ -19,7 +19,6 @@ from app.schemas.common import (
     sort_field,
 )
 from app.schemas.sla import PolicySummarySchema
-from app.services import clock, sla
 
 TICKET_SORTS = ("created_at", "updated_at", "priority", "resolution_due_at", "status")
 SLA_STATUSES = ("met", "breached", "at_risk", "on_track")
@@ -55,11 +54,10 @@ class TicketSchema(ResponseSchema):
     closed_at = UTCDateTimeField(allow_none=True)
     response_due_at = UTCDateTimeField()
     resolution_due_at = UTCDateTimeField()
-    response_breached = fields.Method("_response_breached", metadata={"type": "boolean"})
-    resolution_breached = fields.Method("_resolution_breached", metadata={"type": "boolean"})
-    sla_status = fields.Method(
-        "_sla_status", metadata={"type": "string", "enum": list(SLA_STATUSES)}
-    )
+    # Set by sla.annotate where tickets are returned: they move with the clock.
+    response_breached = fields.Boolean(dump_only=True)
+    resolution_breached = fields.Boolean(dump_only=True)
+    sla_status = fields.String(dump_only=True, validate=validate.OneOf(SLA_STATUSES))
     sla_paused_seconds = Integer()
     sla_policy = fields.Nested(PolicySummarySchema)
     message_count = fields.Method(
@@ -69,15 +67,6 @@ class TicketSchema(ResponseSchema):
             "description": "Public messages for a requester, all for staff",
         },
     )
-
-    def _response_breached(self, ticket) -> bool:
-        return sla.response_breached(ticket, clock.now())
-
-    def _resolution_breached(self, ticket) -> bool:
-        return sla.resolution_breached(ticket, clock.now())
-
-    def _sla_status(self, ticket) -> str:
-        return sla.sla_status(ticket, clock.now())
 
     def _message_count(self, ticket) -> int:
         # Staff see every message; anyone else (and any unmarked object) only public ones.

@@ -32,12 +32,6 @@ class UserSchema(ResponseSchema):
     updated_at = UTCDateTimeField()
 
 
-class UserSummarySchema(ResponseSchema):
-    id = Integer()
-    name = fields.String()
-    email = fields.String()
-
-
 class LowercaseEmailMixin:
     """E-mail addresses are case-insensitive: store and compare them lower-case."""
 

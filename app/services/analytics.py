@@ -21,11 +21,12 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.sql.functions import FunctionElement
 
+from app import clock
 from app.extensions import db
 from app.models.ticket import CATEGORIES, OPEN_STATUSES, PRIORITIES, STATUSES, Ticket
 from app.models.types import UTCDateTime
 from app.models.user import Agent, User
-from app.services import clock, permissions, sla, tickets
+from app.services import permissions, sla, tickets
 
 DEFAULT_WINDOW = timedelta(days=30)
 MAX_PERIODS = 1000
@@ -255,6 +256,7 @@ def aging(caller: User, args: dict) -> dict:
     for ticket in oldest:
         ticket.age_seconds = int((now - ticket.created_at).total_seconds())
     permissions.mark_viewer(caller, oldest)
+    sla.annotate(oldest, now)
     return {
         "as_of": now,
         "total_open": total,

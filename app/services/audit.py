@@ -2,10 +2,11 @@
 
 from datetime import datetime
 
+from app import clock
 from app.extensions import db
 from app.models.ticket import Activity, Ticket
 from app.models.user import User
-from app.services import clock, events
+from app.services import events
 
 
 def _text(value) -> str | None:

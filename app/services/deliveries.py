@@ -21,13 +21,13 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, or_, select, update
 
+from app import clock
 from app.errors import Conflict, NotFound
 from app.extensions import db
 from app.models.background import FANOUT, OutboxPosition
 from app.models.event import Event
 from app.models.webhook import PING, Webhook, WebhookDelivery
 from app.services import (
-    clock,
     outbox_positions,
     pagination,
     signatures,

@@ -12,8 +12,10 @@ from sqlalchemy import event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.models.event import Event
 from app.models.ticket import Activity, Message, Ticket, TicketChange
+from app.services import sla
 
 OUTBOX_LOCK = 7_310_001
 NOTIFY_CHANNEL = "servicedesk_events"
@@ -55,6 +57,7 @@ def _payloads(ticket: Ticket | None, obj) -> tuple[dict, dict | None]:
     schemas = _schemas()
     if ticket is None:
         return obj, None  # a control event
+    sla.annotate([ticket], clock.now())
     if isinstance(obj, dict):  # an SLA alert: staff only
         viewer = getattr(ticket, "viewer_is_staff", False)
         ticket.viewer_is_staff = True

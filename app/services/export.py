@@ -11,9 +11,11 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import and_, or_, select
 
+from app import clock
 from app.errors import ServiceError
 from app.extensions import db
 from app.models.ticket import Ticket, TicketChange
+from app.services import sla
 
 PAGE_SIZE = 1000
 START = (-1, 0)  # before every ticket: tickets older than the export start at change_seq 0
@@ -63,6 +65,7 @@ def export_page(cursor: str | None) -> dict:
         ticket.id: ticket
         for ticket in db.session.scalars(select(Ticket).where(Ticket.id.in_(wanted))).unique()
     }
+    sla.annotate(list(found.values()), clock.now())
     items = []
     for change in page:
         ticket = found.get(change.ticket_id)

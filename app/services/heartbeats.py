@@ -4,9 +4,9 @@ from datetime import timedelta
 
 from sqlalchemy import delete, func, select, update
 
+from app import clock
 from app.extensions import db
 from app.models.background import WorkerHeartbeat
-from app.services import clock
 
 LATE_AFTER_BEATS = 3
 

@@ -7,10 +7,10 @@ from flask import current_app, json
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from app import clock
 from app.errors import ValidationFailed
 from app.extensions import db
 from app.models.auth import IdempotencyKey
-from app.services import clock
 
 MAX_KEY_LENGTH = 255
 

@@ -14,9 +14,10 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import or_, select, update
 
+from app import clock
 from app.extensions import db
 from app.models.mail import Mail
-from app.services import clock, mail_transport
+from app.services import mail_transport
 
 logger = logging.getLogger(__name__)
 

@@ -3,11 +3,12 @@
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from app import clock
 from app.errors import NotFound
 from app.extensions import db
 from app.models.ticket import Message, Ticket
 from app.models.user import User
-from app.services import audit, clock, events, pagination, permissions, tickets
+from app.services import audit, events, pagination, permissions, tickets
 
 # Lists show each author as a summary: load only those columns (not, say, the password hash).
 AUTHOR_SUMMARY = joinedload(Message.author).load_only(User.name, User.role)

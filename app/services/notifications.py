@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from flask import current_app, render_template
 from sqlalchemy import func, select
 
+from app import clock
 from app.extensions import db
 from app.models.background import MAIL
 from app.models.event import Event
 from app.models.mail import Mail
 from app.models.ticket import Activity, Ticket
 from app.models.user import STAFF_ROLES, Agent, User
-from app.services import clock, mail_messages, outbox_positions
+from app.services import mail_messages, outbox_positions
 
 FANOUT_BATCH = 500
 SLA_EVENTS = ("ticket.sla_warning", "ticket.sla_breached")

@@ -3,9 +3,9 @@
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from app import clock
 from app.extensions import db
 from app.models.background import OutboxPosition
-from app.services import clock
 
 
 def read(name: str) -> int:

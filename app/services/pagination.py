@@ -129,11 +129,6 @@ def max_offset_objects() -> int:
     return current_app.config["PAGINATION_MAX_OFFSET_OBJECTS"]
 
 
-def capped_count(stmt: Select, cap: int) -> int:
-    """How many rows `stmt` has, counting at most `cap` + 1 of them."""
-    return db.session.execute(_capped_count(stmt, cap)).scalar()
-
-
 def _capped_count(stmt: Select, cap: int) -> Select:
     # SELECT count(*) FROM (SELECT 1 ... LIMIT cap + 1): never more rows than that read.
     ones = stmt.with_only_columns(literal_column("1"), maintain_column_froms=True)

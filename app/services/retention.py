@@ -12,12 +12,13 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import delete, func, select
 
+from app import clock
 from app.extensions import db
 from app.models.auth import IdempotencyKey
 from app.models.background import FANOUT, MAIL, RETENTION
 from app.models.event import Event
 from app.models.webhook import WebhookDelivery
-from app.services import clock, heartbeats, outbox_positions, sessions, stream_slots
+from app.services import heartbeats, outbox_positions, sessions, stream_slots
 
 BATCH = 1000
 HEARTBEATS_KEPT = timedelta(days=1)

@@ -13,10 +13,11 @@ from flask import current_app
 from sqlalchemy import bindparam, delete, event, inspect, select, update
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.extensions import db
 from app.models.auth import AuthSession
 from app.models.user import User
-from app.services import clock, events
+from app.services import events
 
 SESSION_ENDED = "session.ended"
 

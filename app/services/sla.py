@@ -163,6 +163,16 @@ def sla_status(ticket: Ticket, now: datetime) -> str:
     return "at_risk" if at_risk(ticket, now) else "on_track"
 
 
+def annotate(tickets: list, now: datetime) -> list:
+    """Set on each ticket the SLA values its representation shows as of `now`
+    (`response_breached`, `resolution_breached`, `sla_status`); returns `tickets`."""
+    for ticket in tickets:
+        ticket.response_breached = response_breached(ticket, now)
+        ticket.resolution_breached = resolution_breached(ticket, now)
+        ticket.sla_status = sla_status(ticket, now)
+    return tickets
+
+
 # --- alerts: when the SLA scan must look at a ticket next ---------------------------------------
 
 CLOCKS = ("response", "resolution")

@@ -8,10 +8,10 @@ from flask import current_app
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.engine import Engine
 
+from app import clock
 from app.errors import TooManyRequests
 from app.extensions import db
 from app.models.auth import EventStream
-from app.services import clock
 
 STREAM_SLOT_LOCK = 7_310_002
 

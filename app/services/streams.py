@@ -10,11 +10,12 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import bindparam, func, select
 
+from app import clock
 from app.errors import Unauthorized, ValidationFailed
 from app.extensions import db
 from app.metrics import OPEN_STREAMS
 from app.models.event import Event
-from app.services import clock, retention, sessions, stream_slots
+from app.services import retention, sessions, stream_slots
 from app.services.dispatcher import CLOSED, Subscriber, dispatcher_for
 
 REPLAY_BATCH = 500

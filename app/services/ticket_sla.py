@@ -16,11 +16,12 @@ from sqlalchemy import Integer, bindparam, cast, column, or_, select, update, va
 from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app import clock
 from app.extensions import db
 from app.models.sla import CONDITION_KEYS, SlaPolicy, SlaRecompute
 from app.models.ticket import OPEN_STATUSES, Activity, Ticket
 from app.models.user import User
-from app.services import audit, clock, events, sla
+from app.services import audit, events, sla
 
 BATCH = 500
 RECOMPUTE_LEASE = timedelta(minutes=5)

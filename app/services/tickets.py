@@ -2,13 +2,13 @@
 
 from sqlalchemy import Integer, func, literal_column, or_, select, update
 
+from app import clock
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
 from app.models.ticket import Ticket
 from app.models.user import Agent, User
 from app.services import (
     audit,
-    clock,
     events,
     pagination,
     permissions,
@@ -70,6 +70,7 @@ def list_tickets(caller: User, args: dict) -> dict:
     order = pagination.sort_order(args["sort"], SORT_COLUMNS, Ticket.id)
     page = pagination.paginate(stmt, order, args, list_name="tickets")
     permissions.mark_viewer(caller, page["items"])
+    sla.annotate(page["items"], clock.now())
     return page
 
 
@@ -90,6 +91,7 @@ def get_ticket(caller: User, ticket_id: int, *, for_update: bool = False) -> Tic
     if ticket is None:
         raise NotFound(f"Ticket {ticket_id} not found.")
     permissions.mark_viewer(caller, [ticket])
+    sla.annotate([ticket], clock.now())
     return ticket
 
 
@@ -155,6 +157,7 @@ def create_ticket(caller: User, data: dict) -> Ticket:
     events.queue("ticket.created", ticket)
     audit.record(ticket, caller, "created")
     permissions.mark_viewer(caller, [ticket])
+    sla.annotate([ticket], now)
     return ticket
 
 
@@ -183,6 +186,7 @@ def update_ticket(caller: User, ticket: Ticket, data: dict) -> Ticket:
     if changed:
         ticket.updated_at = now
         events.queue("ticket.updated", ticket)
+    sla.annotate([ticket], now)
     return ticket
 
 

@@ -3,7 +3,7 @@
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from app.errors import Conflict, NotFound
+from app.errors import Conflict
 from app.extensions import db
 from app.models.ticket import Activity, Message, Ticket
 from app.models.user import Agent, User
@@ -115,13 +115,6 @@ def _has_agent_profile(user: User, active_only: bool = False) -> bool:
     if active_only:
         condition = condition.where(Agent.is_active)
     return bool(db.session.scalar(select(condition)))
-
-
-def get_user(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise NotFound(f"User {user_id} not found.")
-    return user
 
 
 def _ensure_email_free(email: str) -> None:

@@ -4,8 +4,9 @@ tickets after a change of the SLA rules."""
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.extensions import db
-from app.services import clock, sla_alerts, ticket_sla
+from app.services import sla_alerts, ticket_sla
 from app.tasks.queue import enqueue_quietly, every, task
 
 

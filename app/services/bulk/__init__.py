@@ -39,8 +39,9 @@ import random
 
 from sqlalchemy import text
 
+from app import clock
 from app.extensions import db
-from app.services import clock, ticket_sla
+from app.services import ticket_sla
 from app.services.bulk.desk import Desk, Stamps
 from app.services.bulk.load import as_csv, copy_chunks, execute_many, in_background, next_ids
 from app.services.bulk.people import (
