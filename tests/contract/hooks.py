@@ -62,3 +62,7 @@ def after_call(context, case, response):
         "/api/auth/refresh",
     ):
         _session.clear()  # our token was refused (e.g. revoked): log in again next time
+
+
+# The raw mail that POST /api/inbound/email takes is bytes, like an octet-stream upload.
+schemathesis.serializer.alias("message/rfc822", "application/octet-stream")
