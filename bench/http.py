@@ -76,6 +76,7 @@ from bench.support import (  # noqa: E402
 PYTHON = os.path.join(VENV_BIN, "python")
 WRK_SCRIPT = os.path.join(_HERE, "wrk", "api.lua")
 AGENT = ("agent@example.com", "agent123!")
+MANAGER = ("manager@example.com", "manager123!")  # the export is for managers and admins
 LIST_QUERY = "per_page=25&status=open,in_progress&sort=-priority"
 LIST_PATH = f"/api/tickets?{LIST_QUERY}"
 CEILING_PATH = "/tickets?per_page=25&status=open,in_progress"
@@ -301,12 +302,10 @@ def check_same_answer(ports: dict) -> None:
 # Scenarios
 
 
-def login(port: int) -> str:
-    status, body = request(
-        port, "POST", "/api/auth/login", {"email": AGENT[0], "password": AGENT[1]}
-    )
+def login(port: int, user: tuple[str, str] = AGENT) -> str:
+    status, body = request(port, "POST", "/api/auth/login", {"email": user[0], "password": user[1]})
     if status != 200 or not body or "access_token" not in body:
-        raise SetupError(f"login as {AGENT[0]} failed: {status} {body}")
+        raise SetupError(f"login as {user[0]} failed: {status} {body}")
     return body["access_token"]
 
 

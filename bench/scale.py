@@ -28,7 +28,15 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from urllib.parse import quote  # noqa: E402
 
-from bench.http import base_env, login, request, run_wrk, server_env, wait_ready  # noqa: E402
+from bench.http import (  # noqa: E402
+    MANAGER,
+    base_env,
+    login,
+    request,
+    run_wrk,
+    server_env,
+    wait_ready,
+)
 from bench.pgdb import create_database, drop_database, vacuum_analyze  # noqa: E402
 from bench.support import (  # noqa: E402
     HOST,
@@ -97,7 +105,8 @@ def measure(args, port: int, path: str, token: str) -> dict:
 
 def measure_size(args, ports: dict) -> dict:
     token = login(ports["app"])
-    status, _ = request(ports["app"], "GET", "/api/export/tickets", token=token)
+    export_token = login(ports["app"], MANAGER)
+    status, _ = request(ports["app"], "GET", "/api/export/tickets", token=export_token)
     scenarios = {
         "list": (ports["app"], LIST),
         "cursor400": (ports["app"], cursor_at(ports["app"], token, CURSOR_DEPTH)),
@@ -110,7 +119,8 @@ def measure_size(args, ports: dict) -> dict:
         say(f"GET /api/export/tickets answered {status}: export not measured")
     results = {}
     for name, (port, path) in scenarios.items():
-        results[name] = measure(args, port, path, token if port == ports["app"] else "-")
+        user_token = export_token if name == "export" else token
+        results[name] = measure(args, port, path, user_token if port == ports["app"] else "-")
         say(f"{name:10} {results[name]['rps']:8.1f} req/s  p50 {results[name]['p50']:8.2f} ms")
     return results
 
