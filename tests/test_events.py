@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Event
@@ -264,3 +265,23 @@ def test_a_stream_that_stops_reading_is_closed_without_holding_up_the_others(app
     assert delivered == list(range(1, 21))
     drained = [stalled.buffer.get_nowait() for _ in range(stalled.buffer.qsize())]
     assert CLOSED not in drained[:5] and len(drained) <= 5
+
+
+def test_ticket_events_carry_each_viewers_ticket_exactly_as_the_api_shows_it(
+    client, admin, requester, auth
+):
+    staff, own = auth(admin), auth(requester)
+    body = {"title": "Dock flickers", "description": "Every few seconds."}
+    ticket = client.post("/api/tickets", json=body, headers=own).get_json()
+    for internal in (False, True):
+        message = {"ticket_id": ticket["id"], "body": "Checking.", "is_internal": internal}
+        client.post("/api/messages", json=message, headers=staff)
+    client.patch(f"/api/tickets/{ticket['id']}", json={"priority": "high"}, headers=staff)
+    event = db.session.scalars(
+        select(Event).where(Event.type == "ticket.updated").order_by(Event.id.desc())
+    ).first()
+    as_staff = client.get(f"/api/tickets/{ticket['id']}", headers=staff).get_json()
+    as_requester = client.get(f"/api/tickets/{ticket['id']}", headers=own).get_json()
+    assert (as_staff["message_count"], as_requester["message_count"]) == (2, 1)
+    assert event.payload == as_staff
+    assert event.public_payload == as_requester
