@@ -1,24 +1,20 @@
 """Keys for Flask-Limiter: per user on the API, per client address and e-mail on login."""
 
 from flask import request
-from flask_jwt_extended import decode_token
 from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import HTTPException
+
+from app.access_token import user_id_if_valid
 
 
 def rate_limit_key() -> str:
     """The authenticated user's id when a valid access token is sent, else the client address.
 
-    The token is verified here as the view will verify it, so that a forged token cannot spend
-    a user's limit.
+    The token is verified here, session and all, once for the view too, so that a forged or
+    revoked token cannot spend a user's limit.
     """
-    header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
-        try:
-            return "user:" + str(decode_token(header[7:])["sub"])
-        except Exception:  # an invalid or expired token is rejected later; limit its address
-            pass
-    return "addr:" + get_remote_address()
+    user_id = user_id_if_valid()
+    return f"user:{user_id}" if user_id else "addr:" + get_remote_address()
 
 
 def login_rate_limit_key() -> str:

@@ -6,6 +6,8 @@ import json
 import pytest
 import redis
 
+from app.extensions import db
+from app.services import sessions
 from tests.conftest import PASSWORD, create_user, headers_for
 from tests.servers import gunicorn, request
 
@@ -82,16 +84,26 @@ def _key_for(app, token: str) -> str:
         return rate_limit_key()
 
 
-def test_rate_limit_key_is_the_user_of_a_valid_token_not_of_an_expired_one(app):
+def test_rate_limit_key_is_the_user_of_a_valid_token_not_of_an_expired_or_revoked_one(
+    app, requester
+):
     from datetime import timedelta
 
-    from flask_jwt_extended import create_access_token
+    from flask_jwt_extended import create_access_token, decode_token
 
-    with app.app_context():
-        token = create_access_token(identity="42")
-        expired = create_access_token(identity="42", expires_delta=timedelta(seconds=-1))
-    assert _key_for(app, token) == "user:42"
+    token = headers_for(requester)["Authorization"].removeprefix("Bearer ")
+    session_id = decode_token(token)["sid"]
+    expired = create_access_token(
+        identity=str(requester.id),
+        expires_delta=timedelta(seconds=-1),
+        additional_claims={"sid": session_id},
+    )
+    assert _key_for(app, token) == f"user:{requester.id}"
     assert _key_for(app, expired) == "addr:10.1.2.3"
+    sessions.end(session_id, requester.id)
+    db.session.commit()
+    # A token of an ended session spends its address's limit, not its user's.
+    assert _key_for(app, token) == "addr:10.1.2.3"
 
 
 def test_rate_limit_key_does_not_trust_a_token_signed_with_another_key(app):

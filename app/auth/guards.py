@@ -8,10 +8,11 @@ from functools import wraps
 import flask_smorest
 from flask import json as flask_json
 from flask import request
-from flask_jwt_extended import current_user, get_jwt, verify_jwt_in_request
+from flask_jwt_extended import current_user
 from flask_smorest.utils import get_appcontext
 from webargs.flaskparser import FlaskParser
 
+from app.access_token import verify_access_token
 from app.errors import (
     PROBLEM_MIME,
     NotFound,
@@ -187,8 +188,7 @@ class Blueprint(flask_smorest.Blueprint):
         def decorator(func):
             @wraps(func)
             def wrapper(*args, **kwargs):
-                verify_jwt_in_request()
-                if get_jwt().get("scope") == "stream":
+                if verify_access_token().get("scope") == "stream":
                     raise Unauthorized("A stream token only opens event streams.")
                 if current_user.role in hidden_from:
                     raise NotFound("The requested URL was not found on the server.")

@@ -3,9 +3,10 @@
 from datetime import UTC, datetime
 
 from flask import Response, request, stream_with_context
-from flask_jwt_extended import get_jwt, verify_jwt_in_request
+from flask_jwt_extended import get_jwt
 from marshmallow import fields
 
+from app.access_token import verify_access_token
 from app.auth import tokens
 from app.auth.guards import Blueprint, me
 from app.errors import Unauthorized
@@ -53,8 +54,7 @@ def _stream_caller():
     query_token = request.args.get("token")
     if query_token:
         return tokens.verify_stream_token(query_token)
-    verify_jwt_in_request()
-    claims = get_jwt()
+    claims = verify_access_token()
     if claims.get("scope") == "stream":
         raise Unauthorized("Send a stream token as ?token=, not as a bearer header.")
     return me(), claims
