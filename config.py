@@ -100,6 +100,9 @@ class Config:
     # Offset pages reach this many objects of a list and totals are counted this far (null
     # above): past it, counting and skipping rows is what makes a page slow; cursors go on.
     PAGINATION_MAX_OFFSET_OBJECTS = _env_int("PAGINATION_MAX_OFFSET_OBJECTS", 10_000)
+    # Each worker keeps up to this many MiB of dumped list tickets (app/services/ticket_dumps.py);
+    # 0 turns the cache off.
+    TICKET_DUMP_CACHE_MB = _env_int("TICKET_DUMP_CACHE_MB", 32)
 
     # Minutes per priority: (response, resolution).
     SLA_TARGETS = {

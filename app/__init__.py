@@ -88,6 +88,7 @@ def create_app(config_name: str | None = None) -> Flask:
     from app.request_log import register_request_log
     from app.routes import register_blueprints
     from app.security import register_security_headers
+    from app.services import ticket_dumps
 
     register_jwt_callbacks(jwt)
     register_blueprints(app, api)
@@ -97,6 +98,7 @@ def create_app(config_name: str | None = None) -> Flask:
     register_metrics(app)
     register_cli(app)
     register_db_events(app)
+    ticket_dumps.init_app(app)
     return app
 
 

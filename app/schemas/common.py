@@ -176,14 +176,24 @@ class UTCDateTimeField(fields.DateTime):
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
-    """The pagination envelope around a list of `item_schema`."""
+class Dumped(fields.Nested):
+    """An object the service has already dumped with the nested schema, which documents it."""
+
+    def _serialize(self, nested_obj, attr, obj, **kwargs):
+        return nested_obj
+
+
+def page_schema(
+    item_schema: type[ma.Schema], name: str, *, dumped: bool = False
+) -> type[ma.Schema]:
+    """The pagination envelope around a list of `item_schema` (items the service has dumped
+    already when `dumped`)."""
     return type(
         name,
         (ma.Schema,),
         {
             "OPENAPI_OPTIONAL_FIELDS": (),  # a response: every field required
-            "items": fields.List(fields.Nested(item_schema)),
+            "items": fields.List((Dumped if dumped else fields.Nested)(item_schema)),
             "page": fields.Integer(
                 allow_none=True, metadata={"description": "null on a cursor page"}
             ),

@@ -145,4 +145,4 @@ class TicketCountSchema(ResponseSchema):
     count = Integer()
 
 
-TicketPageSchema = page_schema(TicketSchema, "TicketPage")
+TicketPageSchema = page_schema(TicketSchema, "TicketPage", dumped=True)
