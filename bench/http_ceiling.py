@@ -1,24 +1,23 @@
-"""The ceiling for bench/http.py's list scenario: the ticket list's SQL, without Flask.
+"""The ceiling for bench/http.py's list scenario: the ticket list's page, without Flask.
 
 A bare WSGI app (no Flask, no SQLAlchemy, no marshmallow) with one endpoint,
-`GET /tickets?status=open,in_progress&page=1&per_page=25`, that runs the statement
-`GET /api/tickets?per_page=25&status=open,in_progress&sort=-priority` runs for its page
-(captured from SQLAlchemy's log: the page with the requester and the assigned agent and its
-user joined, ordered by severity then id, LIMIT/OFFSET, the envelope's total riding along as a
-scalar COUNT subquery; a page past the end counts on its own, as the app does) with psycopg2
-over a small per-process connection pool, and answers `json.dumps` of the rows in the
-same envelope `{"items", "page", "per_page", "total", "pages"}`, with the same item fields
-(timestamps as ISO 8601 with `Z`, the SLA booleans and `sla_status` from a few comparisons,
-`message_count` as staff see it). No authentication, no logging, no validation beyond ints:
-it measures what the database, psycopg2 and json.dumps cost on this machine, served by the
-same gunicorn worker class as the app.
+`GET /tickets?status=open,in_progress&page=1&per_page=25`, that answers what
+`GET /api/tickets?per_page=25&status=open,in_progress&sort=-priority` answers, from one
+statement per page: the tickets with their requester, assigned agent (and its user) and SLA
+policy joined, ordered by severity then id, LIMIT/OFFSET, the envelope's total riding along
+as a scalar subquery capped as the app caps it (NULL above 10,000 matches; a page past the
+end counts on its own). It runs it with psycopg2 over a small per-process connection pool and
+answers `json.dumps` of the rows in the app's envelope without `next_cursor` (the app signs
+its cursors), with the same item fields (timestamps as ISO 8601 with `Z`, the SLA booleans and
+`sla_status` from the stored instants, `message_count` as staff see it). No authentication,
+no logging, no validation beyond ints: it measures what the database, psycopg2 and
+json.dumps cost on this machine, served by the same gunicorn worker class as the app.
 
     gunicorn -k gevent -w 2 -b 127.0.0.1:PORT bench.http_ceiling:app   (from the project root)
 
 Environment: DATABASE_URL (required), CEILING_POOL_SIZE (connections per worker, default 10).
-`GET /health` answers 200 without touching the database. bench/http.py compares LIST_SQL with
-the statements the app sends, and this endpoint's items with the app's, and stops when they
-differ.
+`GET /health` answers 200 without touching the database. bench/http.py compares this
+endpoint's pages with the app's, field for field, and stops when they differ.
 """
 
 from __future__ import annotations
@@ -52,34 +51,46 @@ _patch_for_gevent()
 STATUSES = ("open", "in_progress", "pending", "resolved", "closed")
 DONE_STATUSES = ("resolved", "closed")
 
-# Captured from SQLAlchemy for the list scenario (staff caller, status filter, sort=-priority);
-# psycopg2 expands the tuple of statuses to ('open', 'in_progress') as SQLAlchemy's does.
 TICKET_COLUMNS = (
     "tickets.id, tickets.title, tickets.description, tickets.status, tickets.priority, "
     "tickets.category, tickets.requester_id, tickets.assigned_agent_id, tickets.created_at, "
     "tickets.updated_at, tickets.first_response_at, tickets.resolved_at, tickets.closed_at, "
     "tickets.response_due_at, tickets.resolution_due_at, tickets.sla_paused_seconds, "
-    "tickets.sla_paused_at, tickets.message_count, tickets.public_message_count"
+    "tickets.sla_paused_at, tickets.message_count, tickets.public_message_count, "
+    "tickets.response_at_risk_at, tickets.resolution_at_risk_at, tickets.sla_policy_id, "
+    "requester.name, requester.email, agents.team, agent_user.name, sla_policies.name"
 )
-COUNT_SQL = "SELECT count(*) AS count_1 FROM tickets WHERE tickets.status IN %(status)s"
-LIST_SQL = (
-    "SELECT " + TICKET_COLUMNS + ", requester.name AS requester_name, "
-    "requester.email AS requester_email, agents.team AS agent_team, "
-    "agent_user.name AS agent_name, (" + COUNT_SQL + ") AS total "
-    "FROM tickets JOIN users AS requester ON requester.id = tickets.requester_id "
-    "LEFT OUTER JOIN agents ON agents.id = tickets.assigned_agent_id "
-    "LEFT OUTER JOIN users AS agent_user ON agent_user.id = agents.user_id "
-    "WHERE tickets.status IN %(status)s ORDER BY tickets.priority_rank DESC, tickets.id DESC "
-    "LIMIT %(limit)s OFFSET %(offset)s"
-)
+MAX_TOTAL = 10_000
 
-# Column positions in a LIST_SQL row.
+
+def page_sql(where: str, order: str, total: str = "NULL") -> str:
+    """A page of tickets with what their items show joined, and `total` riding along."""
+    return (
+        f"SELECT {TICKET_COLUMNS}, ({total}) AS total "
+        "FROM tickets JOIN users AS requester ON requester.id = tickets.requester_id "
+        "LEFT OUTER JOIN agents ON agents.id = tickets.assigned_agent_id "
+        "LEFT OUTER JOIN users AS agent_user ON agent_user.id = agents.user_id "
+        "LEFT OUTER JOIN sla_policies ON sla_policies.id = tickets.sla_policy_id "
+        f"{where} ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s"
+    )
+
+
+LIST_WHERE = "WHERE tickets.status IN %(status)s"
+COUNT_SQL = (
+    f"SELECT CASE WHEN EXISTS (SELECT 1 FROM tickets {LIST_WHERE} OFFSET {MAX_TOTAL}) "
+    f"THEN NULL ELSE (SELECT count(*) FROM (SELECT 1 FROM tickets {LIST_WHERE} "
+    f"LIMIT {MAX_TOTAL}) AS capped) END"
+)
+LIST_SQL = page_sql(LIST_WHERE, "tickets.priority_rank DESC, tickets.id DESC", COUNT_SQL)
+
+# Column positions in a page_sql row.
 (
     ID, TITLE, DESCRIPTION, STATUS, PRIORITY, CATEGORY, REQUESTER_ID, ASSIGNED_AGENT_ID,
     CREATED_AT, UPDATED_AT, FIRST_RESPONSE_AT, RESOLVED_AT, CLOSED_AT, RESPONSE_DUE_AT,
     RESOLUTION_DUE_AT, SLA_PAUSED_SECONDS, SLA_PAUSED_AT, MESSAGE_COUNT, PUBLIC_MESSAGE_COUNT,
-    REQUESTER_NAME, REQUESTER_EMAIL, AGENT_TEAM, AGENT_NAME, TOTAL,
-) = range(24)  # fmt: skip
+    RESPONSE_AT_RISK_AT, RESOLUTION_AT_RISK_AT, SLA_POLICY_ID, REQUESTER_NAME, REQUESTER_EMAIL,
+    AGENT_TEAM, AGENT_NAME, POLICY_NAME, TOTAL,
+) = range(28)  # fmt: skip
 
 
 class Pool:
@@ -139,15 +150,17 @@ def item(row: tuple, now: datetime) -> dict:
         sla_status = "breached"
     elif row[STATUS] in DONE_STATUSES:
         sla_status = "met"
+    elif first_response_at is None:
+        sla_status = "at_risk" if now >= row[RESPONSE_AT_RISK_AT] else "on_track"
     else:
-        if first_response_at is None:
-            due, clock = response_due_at, now
-        else:
-            due, clock = resolution_due_at, paused_at or now
-        sla_status = "at_risk" if (due - clock) * 4 < due - row[CREATED_AT] else "on_track"
+        at_risk = (paused_at or now) >= row[RESOLUTION_AT_RISK_AT]
+        sla_status = "at_risk" if at_risk else "on_track"
     agent = None
     if row[ASSIGNED_AGENT_ID] is not None:
         agent = {"id": row[ASSIGNED_AGENT_ID], "name": row[AGENT_NAME], "team": row[AGENT_TEAM]}
+    policy = None
+    if row[SLA_POLICY_ID] is not None:
+        policy = {"id": row[SLA_POLICY_ID], "name": row[POLICY_NAME]}
     return {
         "id": row[ID],
         "title": row[TITLE],
@@ -174,6 +187,7 @@ def item(row: tuple, now: datetime) -> dict:
         "resolution_breached": resolution_breached,
         "sla_status": sla_status,
         "sla_paused_seconds": row[SLA_PAUSED_SECONDS],
+        "sla_policy": policy,
         "message_count": row[MESSAGE_COUNT],  # as staff see it
     }
 
@@ -196,7 +210,7 @@ def list_page(statuses: tuple[str, ...], page: int, per_page: int) -> dict:
         "page": page,
         "per_page": per_page,
         "total": total,
-        "pages": math.ceil(total / per_page) if total else 0,
+        "pages": None if total is None else math.ceil(total / per_page),
     }
 
 

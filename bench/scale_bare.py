@@ -12,29 +12,17 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from bench.http_ceiling import TICKET_COLUMNS, item, pool
+from bench.http_ceiling import item, page_sql, pool
 
-PAGE_SQL = (
-    "SELECT " + TICKET_COLUMNS + ", requester.name, requester.email, agents.team, "
-    "agent_user.name, NULL, tickets.sla_policy_id, sla_policies.name "
-    "FROM tickets JOIN users AS requester ON requester.id = tickets.requester_id "
-    "LEFT OUTER JOIN agents ON agents.id = tickets.assigned_agent_id "
-    "LEFT OUTER JOIN users AS agent_user ON agent_user.id = agents.user_id "
-    "LEFT OUTER JOIN sla_policies ON sla_policies.id = tickets.sla_policy_id "
-    "ORDER BY tickets.created_at DESC, tickets.id DESC LIMIT 25"
-)
+PAGE_SQL = page_sql("", "tickets.created_at DESC, tickets.id DESC")
 
 
 def page() -> dict:
     with pool().connection() as connection, connection.cursor() as cursor:
-        cursor.execute(PAGE_SQL)
+        cursor.execute(PAGE_SQL, {"limit": 25, "offset": 0})
         rows = cursor.fetchall()
     now = datetime.now(UTC)
-    items = []
-    for row in rows:
-        one = item(row, now)
-        one["sla_policy"] = {"id": row[-2], "name": row[-1]}
-        items.append(one)
+    items = [item(row, now) for row in rows]
     return {"items": items, "page": 1, "per_page": 25, "total": None, "pages": None}
 
 

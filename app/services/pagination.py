@@ -16,19 +16,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from itsdangerous import BadData, URLSafeSerializer
-from sqlalchemy import (
-    Select,
-    and_,
-    case,
-    false,
-    func,
-    literal,
-    literal_column,
-    null,
-    or_,
-    select,
-    tuple_,
-)
+from sqlalchemy import Select, and_, false, func, literal, literal_column, or_, select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.errors import ServiceError
@@ -122,6 +110,7 @@ def paginate(
             total = db.session.execute(count).scalar()
         else:
             total = 0
+        total = total if total <= cap else None
     return envelope([item(row) for row in rows], page, per_page, total, next_cursor)
 
 
@@ -144,16 +133,12 @@ def max_offset_objects() -> int:
 
 
 def _capped_count(stmt: Select, cap: int) -> Select:
-    """The number of rows of `stmt`, or NULL above `cap`; never more than cap + 1 rows read.
-
-    Whether a row lies past the cap is asked first, with OFFSET: PostgreSQL skips rows a
-    third faster than it counts them through a LIMIT (pgbench, 100,000 tickets: 0.52
-    against 0.74 ms), and a list that large needs no count.
-    """
-    ones = stmt.with_only_columns(literal_column("1"), maintain_column_froms=True).order_by(None)
-    beyond_cap = ones.offset(cap).exists()
-    counted = select(func.count()).select_from(ones.limit(cap).subquery()).scalar_subquery()
-    return select(case((beyond_cap, null()), else_=counted)).correlate(None)
+    # SELECT count(*) FROM (SELECT 1 ... LIMIT cap + 1): never more rows than that read. (Asking
+    # first whether a row lies past the cap, with OFFSET, saved a third on lists far above the
+    # cap but cost 1.5 to 1.8 times as much on a filtered list of 8,600 tickets: pgbench.)
+    ones = stmt.with_only_columns(literal_column("1"), maintain_column_froms=True)
+    limited = ones.order_by(None).limit(cap + 1).subquery()
+    return select(func.count()).select_from(limited).correlate(None)
 
 
 def _after(order: Order, values: list) -> ColumnElement:

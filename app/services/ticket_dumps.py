@@ -19,7 +19,6 @@ from datetime import datetime
 from cachetools import LRUCache
 from flask import Flask, current_app
 from sqlalchemy import Select, select
-from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.models.sla import SlaPolicy
@@ -27,8 +26,6 @@ from app.models.ticket import Ticket
 from app.models.user import Agent, User
 from app.schemas.ticket import TicketSchema
 from app.services import permissions, sla
-
-_AGENT_USER = aliased(User, name="agent_user")
 
 
 def _of_ticket(column, *conditions):
@@ -43,9 +40,9 @@ KEY_COLUMNS = (
     Ticket.version,
     _of_ticket(User.name, User.id == Ticket.requester_id).label("requester_name"),
     _of_ticket(User.email, User.id == Ticket.requester_id).label("requester_email"),
-    _of_ticket(
-        _AGENT_USER.name, Agent.id == Ticket.assigned_agent_id, _AGENT_USER.id == Agent.user_id
-    ).label("agent_name"),
+    _of_ticket(User.name, Agent.id == Ticket.assigned_agent_id, User.id == Agent.user_id).label(
+        "agent_name"
+    ),
     _of_ticket(Agent.team, Agent.id == Ticket.assigned_agent_id).label("agent_team"),
     _of_ticket(SlaPolicy.name, SlaPolicy.id == Ticket.sla_policy_id).label("policy_name"),
 )
