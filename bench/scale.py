@@ -4,7 +4,9 @@ One run on PostgreSQL: seeds `--sizes` tickets one size after the other (the bul
 adds to the desk), and at each size measures under wrk, against gunicorn as deployed:
 the ticket list's first page, its 400th cursor page, `GET /api/tickets/count`, and a bare
 psycopg2 + json.dumps endpoint serving the same 25 rows (bench/scale_bare.py: no auth, no
-count). Prints a table and the goals: the list at the largest size keeps >= 0.8 of its
+count), every scenario `--rounds` times taking turns (so that a slow spell of a shared machine
+falls on all of them), medians reported. Prints a table, the list / bare ratio round by round,
+and the goals: the list at the largest size keeps >= 0.8 of its
 throughput at the smallest; the 400th cursor page costs <= 1.5x the first; the list reaches
 >= 0.5x the bare endpoint. `/api/export/tickets` is measured when the app has it.
 
@@ -56,7 +58,9 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="100000,1000000", help="ticket counts, ascending")
     parser.add_argument("--duration", type=float, default=8, help="seconds per wrk run (8)")
-    parser.add_argument("--rounds", type=int, default=2, help="wrk runs per scenario (2)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="wrk runs per scenario, taking turns (3)"
+    )
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2, help="WEB_CONCURRENCY (2)")
@@ -92,18 +96,18 @@ def cursor_at(port: int, token: str, depth: int) -> str:
     return path
 
 
-def measure(args, port: int, path: str, token: str) -> dict:
-    url = f"http://{HOST}:{port}{path}"
-    run_wrk(args, "get", url, 2, [token])  # warm-up, unmeasured
-    runs = [run_wrk(args, "get", url, args.duration, [token]) for _ in range(args.rounds)]
+def summarise(runs: list[dict]) -> dict:
     return {
         "rps": statistics.median(run["rps"] for run in runs),
         "p50": statistics.median(run["p50_us"] for run in runs) / 1000,
         "bad": sum(run["non2xx"] + run["socket_errors"] for run in runs),
+        "rounds": [run["rps"] for run in runs],
     }
 
 
 def measure_size(args, ports: dict) -> dict:
+    """Every scenario `args.rounds` times, taking turns round after round, so that a slow
+    spell of a shared machine falls on all of them rather than on one."""
     token = login(ports["app"])
     export_token = login(ports["app"], MANAGER)
     status, _ = request(ports["app"], "GET", "/api/export/tickets", token=export_token)
@@ -117,12 +121,22 @@ def measure_size(args, ports: dict) -> dict:
         scenarios["export"] = (ports["app"], "/api/export/tickets")
     else:
         say(f"GET /api/export/tickets answered {status}: export not measured")
-    results = {}
-    for name, (port, path) in scenarios.items():
-        user_token = export_token if name == "export" else token
-        results[name] = measure(args, port, path, user_token if port == ports["app"] else "-")
-        say(f"{name:10} {results[name]['rps']:8.1f} req/s  p50 {results[name]['p50']:8.2f} ms")
-    return results
+    tokens = {
+        name: "-" if port == ports["bare"] else token for name, (port, _) in scenarios.items()
+    }
+    if "export" in tokens:
+        tokens["export"] = export_token
+    urls = {name: f"http://{HOST}:{port}{path}" for name, (port, path) in scenarios.items()}
+    for name, url in urls.items():
+        run_wrk(args, "get", url, 2, [tokens[name]])  # warm-up, unmeasured
+    runs: dict[str, list[dict]] = {name: [] for name in scenarios}
+    for round_number in range(1, args.rounds + 1):
+        for name, url in urls.items():
+            run = run_wrk(args, "get", url, args.duration, [tokens[name]])
+            runs[name].append(run)
+            p50 = run["p50_us"] / 1000
+            say(f"round {round_number} {name:10} {run['rps']:8.1f} req/s  p50 {p50:8.2f} ms")
+    return {name: summarise(name_runs) for name, name_runs in runs.items()}
 
 
 def report(args, figures: dict, seeding: dict) -> bool:
@@ -147,6 +161,10 @@ def report(args, figures: dict, seeding: dict) -> bool:
         ("list / bare >= 0.5 (largest)", large["list"]["rps"] / large["bare"]["rps"], 0.5),
     ]
     print("\n(req/s is wrk's median over the rounds, p50 its median latency)")
+    for size, results in figures.items():
+        pairs = zip(results["list"]["rounds"], results["bare"]["rounds"], strict=True)
+        each = ", ".join(f"{list_rps / bare_rps:.2f}" for list_rps, bare_rps in pairs)
+        print(f"list / bare at {size} tickets, round by round: {each}")
     for label, value, target in goals:
         met = value <= target if "<=" in label else value >= target
         print(f"{label}: {value:.2f} {'met' if met else 'MISSED'}")
