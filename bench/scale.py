@@ -4,10 +4,10 @@ One run on PostgreSQL: seeds `--sizes` tickets one size after the other (the bul
 adds to the desk), and at each size measures under wrk, against gunicorn as deployed:
 the ticket list's first page, its 400th cursor page, `GET /api/tickets/count`, and a bare
 psycopg2 + json.dumps endpoint serving the same 25 rows (bench/scale_bare.py: no auth, no
-count), every scenario `--rounds` times taking turns (so that a slow spell of a shared machine
-falls on all of them), medians reported. Prints a table, the list / bare ratio round by round,
-and the goals: the list at the largest size keeps >= 0.8 of its
-throughput at the smallest; the 400th cursor page costs <= 1.5x the first; the list reaches
+count), each `--rounds` times taking turns (so that a slow spell of a shared machine falls on
+all of them), medians reported, then an export page, once and last. Prints a table, the
+list / bare ratio round by round, and the goals: the list at the largest size keeps >= 0.8 of
+its throughput at the smallest; the 400th cursor page costs <= 1.5x the first; the list reaches
 >= 0.5x the bare endpoint. `/api/export/tickets` is measured when the app has it.
 
     .venv/bin/python bench/scale.py                               # 100,000 and 1,000,000
@@ -52,6 +52,9 @@ from bench.support import (  # noqa: E402
 
 LIST = "/api/tickets?per_page=25"
 CURSOR_DEPTH = 400
+# After each wrk run: the requests it left in flight (a count over a million tickets takes
+# half a second) finish before the next scenario starts.
+SETTLE_SECONDS = 3
 
 
 def parse_args(argv=None):
@@ -106,37 +109,41 @@ def summarise(runs: list[dict]) -> dict:
 
 
 def measure_size(args, ports: dict) -> dict:
-    """Every scenario `args.rounds` times, taking turns round after round, so that a slow
-    spell of a shared machine falls on all of them rather than on one."""
+    """The list, its 400th cursor page, the count and the bare endpoint `args.rounds` times,
+    taking turns round after round, so that a slow spell of a shared machine falls on all of
+    them rather than on one; then the export, last: its pages take seconds each, and the
+    requests wrk leaves in flight would run into the next scenario."""
     token = login(ports["app"])
     export_token = login(ports["app"], MANAGER)
     status, _ = request(ports["app"], "GET", "/api/export/tickets", token=export_token)
     scenarios = {
-        "list": (ports["app"], LIST),
-        "cursor400": (ports["app"], cursor_at(ports["app"], token, CURSOR_DEPTH)),
-        "count": (ports["app"], "/api/tickets/count"),
-        "bare": (ports["bare"], "/tickets"),
+        "list": (ports["app"], LIST, token),
+        "cursor400": (ports["app"], cursor_at(ports["app"], token, CURSOR_DEPTH), token),
+        "count": (ports["app"], "/api/tickets/count", token),
+        "bare": (ports["bare"], "/tickets", "-"),
     }
-    if status == 200:
-        scenarios["export"] = (ports["app"], "/api/export/tickets")
-    else:
-        say(f"GET /api/export/tickets answered {status}: export not measured")
-    tokens = {
-        name: "-" if port == ports["bare"] else token for name, (port, _) in scenarios.items()
-    }
-    if "export" in tokens:
-        tokens["export"] = export_token
-    urls = {name: f"http://{HOST}:{port}{path}" for name, (port, path) in scenarios.items()}
-    for name, url in urls.items():
-        run_wrk(args, "get", url, 2, [tokens[name]])  # warm-up, unmeasured
+    for port, path, user_token in scenarios.values():
+        run_wrk(args, "get", f"http://{HOST}:{port}{path}", 2, [user_token])  # warm-up
     runs: dict[str, list[dict]] = {name: [] for name in scenarios}
     for round_number in range(1, args.rounds + 1):
-        for name, url in urls.items():
-            run = run_wrk(args, "get", url, args.duration, [tokens[name]])
-            runs[name].append(run)
-            p50 = run["p50_us"] / 1000
-            say(f"round {round_number} {name:10} {run['rps']:8.1f} req/s  p50 {p50:8.2f} ms")
+        for name, (port, path, user_token) in scenarios.items():
+            runs[name].append(
+                run_wrk(args, "get", f"http://{HOST}:{port}{path}", args.duration, [user_token])
+            )
+            say_run(f"round {round_number} {name}", runs[name][-1])
+            time.sleep(SETTLE_SECONDS)
+    if status == 200:
+        export_url = f"http://{HOST}:{ports['app']}/api/export/tickets"
+        run_wrk(args, "get", export_url, 2, [export_token])
+        runs["export"] = [run_wrk(args, "get", export_url, args.duration, [export_token])]
+        say_run("export", runs["export"][0])
+    else:
+        say(f"GET /api/export/tickets answered {status}: export not measured")
     return {name: summarise(name_runs) for name, name_runs in runs.items()}
+
+
+def say_run(label: str, run: dict) -> None:
+    say(f"{label:18} {run['rps']:8.1f} req/s  p50 {run['p50_us'] / 1000:8.2f} ms")
 
 
 def report(args, figures: dict, seeding: dict) -> bool:

@@ -1,7 +1,8 @@
 """A list item is the ticket as `GET /api/tickets/{id}` shows it, field for field.
 
-The list reads plain rows and the single ticket reads an ORM object (app/services/tickets.py):
-these tests keep the two representations the same for every kind of ticket and viewer.
+The list serves dumps it may have made for an earlier request (app/services/ticket_dumps.py)
+and the single ticket dumps the ticket it has just read: these tests keep the two the same for
+every kind of ticket and viewer.
 """
 
 from datetime import UTC, datetime, timedelta
