@@ -95,31 +95,24 @@ def key_select(stmt: Select) -> Select:
 def dumps(caller: User, rows: list, now: datetime) -> list[dict]:
     """The dumps of the tickets whose key rows (KEY_COLUMNS) are `rows`, as of `now`, in order;
     one statement loads those not cached. A ticket deleted meanwhile is left out."""
-    staff = permissions.is_staff(caller)
+    staff, dumped = permissions.is_staff(caller), cache()
     keys = [(*row, staff) for row in rows]
     found = {}
-    for key, dump in zip(keys, cache().get_many(keys), strict=True):
+    for key, dump in zip(keys, dumped.get_many(keys), strict=True):
         if dump is not None and (dump.valid_until is None or now < dump.valid_until):
             found[key[0]] = dump.item
     missing = [key[0] for key in keys if key[0] not in found]
     if missing:
-        found.update(_dump_tickets(caller, missing, now))
+        tickets = list(db.session.scalars(select(Ticket).where(Ticket.id.in_(missing))))
+        permissions.mark_viewer(caller, tickets)
+        sla.annotate(tickets, now)
+        for ticket in tickets:
+            found[ticket.id] = _SCHEMA.dump(ticket)
+            # About 2.7 KB for a sample ticket's dump and its entry (tracemalloc), most not text.
+            size = len(ticket.description) + len(ticket.title) + 2500
+            dump = _Dump(found[ticket.id], _valid_until(ticket, now), size)
+            dumped.put(_key_of(ticket, staff), dump)
     return [found[key[0]] for key in keys if key[0] in found]
-
-
-def _dump_tickets(caller: User, ids: list[int], now: datetime) -> dict[int, dict]:
-    tickets = list(db.session.scalars(select(Ticket).where(Ticket.id.in_(ids))))
-    permissions.mark_viewer(caller, tickets)
-    sla.annotate(tickets, now)
-    staff = permissions.is_staff(caller)
-    items = {}
-    for ticket in tickets:
-        item = _SCHEMA.dump(ticket)
-        # About 2.7 KB for a sample ticket's dump and its entry (tracemalloc), most of it not text.
-        size = len(ticket.description) + len(ticket.title) + 2500
-        cache().put(_key_of(ticket, staff), _Dump(item, _valid_until(ticket, now), size))
-        items[ticket.id] = item
-    return items
 
 
 def _key_of(ticket: Ticket, staff: bool) -> tuple:
