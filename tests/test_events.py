@@ -5,6 +5,7 @@ import queue
 import threading
 import time
 
+import jsonschema_rs
 import pytest
 from sqlalchemy import select
 
@@ -122,6 +123,34 @@ def test_event_ids_increase_and_match_the_outbox(client, open_stream, admin, req
     stored = db.session.scalars(db.select(Event.type).order_by(Event.id)).all()
     assert [event_type for _, event_type, _ in events] == stored[:3]
     assert stored[:3] == ["ticket.created", "activity.created", "message.created"]
+
+
+def test_every_streamed_event_matches_the_documented_event_schema(
+    client, open_stream, admin, requester, auth
+):
+    spec = client.get("/api/openapi.json").get_json()
+    documented = spec["paths"]["/api/events"]["get"]["responses"]["200"]["content"]
+    validator = jsonschema_rs.validator_for(documented["text/event-stream"]["schema"])
+    stream = open_stream("/api/events", auth(admin))
+    ticket = _ticket(client, auth(requester))
+    message = _message(client, auth(requester), ticket["id"])
+    edited = client.patch(
+        f"/api/messages/{message['id']}", json={"body": "Edited"}, headers=auth(requester)
+    )
+    assert edited.status_code == 200, edited.get_json()
+    blocks = []
+    for block in stream.blocks(timeout=1.5):
+        fields = dict(line.split(": ", 1) for line in block.split("\n") if ": " in line)
+        if "data" in fields:
+            blocks.append(fields)
+    assert [fields["event"] for fields in blocks][:3] == [
+        "ticket.created",
+        "activity.created",
+        "message.created",
+    ]
+    assert "message.updated" in [fields["event"] for fields in blocks]
+    for fields in blocks:
+        validator.validate(fields)
 
 
 def test_requester_never_receives_internal_notes_or_other_tickets(

@@ -211,7 +211,11 @@ def test_streams_declare_last_event_id_and_lists_rate_limit_headers(spec):
         ok = spec["paths"][path]["get"]["responses"]["200"]
         assert set(ok["headers"]) == rate_limit, path
     stream = spec["paths"]["/api/events"]["get"]["responses"]["200"]["content"]
-    assert stream["text/event-stream"]["schema"]["type"] == "string"
+    event = stream["text/event-stream"]["schema"]
+    assert event["required"] == ["event", "data"]
+    assert {"ticket.created", "ticket.sla_breached", "reset", "error"} <= set(
+        event["properties"]["event"]["enum"]
+    )
     assert "headers" not in spec["paths"]["/health"]["get"]["responses"]["200"]
 
 

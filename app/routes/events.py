@@ -10,6 +10,7 @@ from app.access_token import verify_access_token
 from app.auth import tokens
 from app.auth.guards import Blueprint, me
 from app.errors import Unauthorized
+from app.models.webhook import EVENT_TYPES
 from app.schemas.common import ResponseSchema
 from app.services import permissions, streams, tickets
 from app.services.dispatcher import Subscriber
@@ -29,8 +30,20 @@ STREAM_DOC = {
     ],
 }
 # The project Blueprint's response() adds the X-RateLimit-* headers, as on every limited route.
+# The schema of one event, as OpenAPI 3.2 describes an SSE stream and schemathesis checks each one.
+STREAM_EVENT = {
+    "type": "object",
+    "description": "One Server-Sent Event (text/event-stream); comment lines are heartbeats.",
+    "properties": {
+        "id": {"type": "string", "description": "The event's id, increasing across the service."},
+        "event": {"type": "string", "enum": [*EVENT_TYPES, "reset", "error"]},
+        "data": {"type": "string", "description": "The event's JSON object."},
+        "retry": {"type": "integer", "description": "Reconnection delay in milliseconds."},
+    },
+    "required": ["event", "data"],
+}
 STREAM_RESPONSE = {
-    "schema": {"type": "string", "description": "Server-Sent Events (text/event-stream)."},
+    "schema": STREAM_EVENT,
     "content_type": "text/event-stream",
     "description": "An event stream",
 }
