@@ -88,7 +88,7 @@ def create_app(config_name: str | None = None) -> Flask:
     from app.request_log import register_request_log
     from app.routes import register_blueprints
     from app.security import register_security_headers
-    from app.services import ticket_dumps
+    from app.services import pagination, ticket_dumps
 
     register_jwt_callbacks(jwt)
     register_blueprints(app, api)
@@ -99,6 +99,7 @@ def create_app(config_name: str | None = None) -> Flask:
     register_cli(app)
     register_db_events(app)
     ticket_dumps.init_app(app)
+    pagination.init_app(app)
     return app
 
 

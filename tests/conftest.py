@@ -17,7 +17,7 @@ from app.extensions import db, limiter
 from app.models.sla import SlaCalendar, SlaPolicy
 from app.models.ticket import Ticket
 from app.models.user import Agent, User
-from app.services import ticket_dumps, ticket_sla
+from app.services import pagination, ticket_dumps, ticket_sla
 from app.services.dispatcher import reset_dispatchers
 from app.services.passwords import hash_password
 
@@ -104,6 +104,7 @@ def _isolated(app):
     ctx.push()
     limiter.reset()
     ticket_dumps.cache().clear()  # ids start again at 1 in every test
+    pagination.queries().clear()  # so that a test sees its own statements built
     yield
     clock.freeze(None)
     _truncate()

@@ -11,10 +11,12 @@ import datetime as dt
 import hashlib
 import json
 import math
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
-from flask import current_app
+from cachetools import LRUCache
+from flask import Flask, current_app
 from itsdangerous import BadData, URLSafeSerializer
 from sqlalchemy import Select, and_, false, func, literal, literal_column, or_, select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
@@ -23,6 +25,7 @@ from app.errors import ServiceError
 from app.extensions import db
 
 PAGE_ARGUMENTS = ("page", "per_page", "cursor")
+QUERY_CACHE_SIZE = 256
 
 
 class InvalidCursor(ServiceError):
@@ -59,6 +62,20 @@ def sort_order(sort: str | None, columns: dict, id_column, nullable: Sequence[st
     return Order(tuple(keys))
 
 
+@dataclass(frozen=True)
+class PageQuery:
+    """The statements of one page, ready to run: all of them follow from the list, its
+    arguments and the caller's scope, so one built for equal ones serves again (QueryCache)."""
+
+    rows: Select
+    count: Select | None  # offset pages only
+    keys: tuple
+    fingerprint: str
+    page: int | None
+    per_page: int
+    cap: int
+
+
 def paginate(
     stmt: Select,
     order: Order,
@@ -76,18 +93,33 @@ def paginate(
     their joins); `item` turns a row of the page's columns into what the page lists.
     `list_name` names the list (and its parent, e.g. the ticket) for the cursor.
     """
+    query = page_query(
+        stmt, order, args, list_name=list_name, options=options, page_select=page_select
+    )
+    return run(query, item)
+
+
+def page_query(
+    stmt: Select,
+    order: Order,
+    args: dict,
+    *,
+    list_name: str,
+    options: Sequence = (),
+    page_select: Callable[[Select], Select] | None = None,
+) -> PageQuery:
+    """The statements of `paginate` (same arguments), built but not run."""
     per_page = args["per_page"]
     fingerprint = _fingerprint(list_name, args)
-    keys = [expr.label(f"_key{n}") for n, (expr, _) in enumerate(order.keys)]
+    keys = tuple(expr.label(f"_key{n}") for n, (expr, _) in enumerate(order.keys))
     page_stmt = page_select(stmt) if page_select else stmt
     page_stmt = page_stmt.add_columns(*keys).order_by(*order.clauses()).options(*options)
-    page = None
+    page, count, cap = None, None, max_offset_objects()
     if args.get("cursor"):
         after = _decode(args["cursor"], fingerprint)
         page_stmt = page_stmt.where(_after(order, after))
     else:
         page = args.get("page") or 1
-        cap = max_offset_objects()
         if page * per_page > cap:
             raise OffsetTooDeep(
                 f"Pages reach the first {cap:,} objects of a list; use `cursor` (each "
@@ -96,22 +128,56 @@ def paginate(
         count = _capped_count(stmt, cap)
         page_stmt = page_stmt.add_columns(count.scalar_subquery().label("_total"))
         page_stmt = page_stmt.offset((page - 1) * per_page)
-    rows = db.session.execute(page_stmt.limit(per_page + 1)).all()
+    rows = page_stmt.limit(per_page + 1)
+    return PageQuery(rows, count, keys, fingerprint, page, per_page, cap)
+
+
+def run(query: PageQuery, item: Callable = lambda row: row[0]) -> dict:
+    """Run a PageQuery: the page, its envelope and next cursor."""
+    per_page, page, cap = query.per_page, query.page, query.cap
+    rows = db.session.execute(query.rows).all()
     more, rows = len(rows) > per_page, rows[:per_page]
     next_cursor = None
     if more:
         last = rows[-1]
-        next_cursor = _encode([getattr(last, key.name) for key in keys], fingerprint)
+        next_cursor = _encode([getattr(last, key.name) for key in query.keys], query.fingerprint)
     total = None
     if page is not None:
         if rows:
             total = rows[0]._total
         elif page > 1:
-            total = db.session.execute(count).scalar()
+            total = db.session.execute(query.count).scalar()
         else:
             total = 0
         total = total if total <= cap else None
     return envelope([item(row) for row in rows], page, per_page, total, next_cursor)
+
+
+class QueryCache:
+    """PageQuery objects of the most recent keys, shared by a worker's threads.
+
+    Building a ticket list's statements and computing SQLAlchemy's cache key for them (it
+    walks the whole statement) was a quarter of the instructions of a warm first page
+    (callgrind: 11.2M a request, 8.6M with the statements reused) and a tenth to a fifth of
+    the list's requests/s under gunicorn. A statement object computes its cache key once.
+    """
+
+    def __init__(self, size: int):
+        self._queries: LRUCache = LRUCache(maxsize=size)
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, build: Callable[[], PageQuery]) -> PageQuery:
+        with self._lock:
+            query = self._queries.get(key)
+        if query is None:
+            query = build()
+            with self._lock:
+                self._queries[key] = query
+        return query
+
+    def clear(self) -> None:
+        with self._lock:
+            self._queries.clear()
 
 
 def envelope(
@@ -126,6 +192,14 @@ def envelope(
         "pages": pages,
         "next_cursor": next_cursor,
     }
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["page_queries"] = QueryCache(QUERY_CACHE_SIZE)
+
+
+def queries() -> QueryCache:
+    return current_app.extensions["page_queries"]
 
 
 def max_offset_objects() -> int:

@@ -67,18 +67,36 @@ def filter_tickets(stmt, args: dict):
 def list_tickets(caller: User, args: dict) -> dict:
     """A page of the tickets the caller may see, dumped (ticket_dumps: a page reads its
     tickets' dump keys, and loads only the tickets whose dump is not cached)."""
-    stmt = filter_tickets(permissions.visible_tickets(caller), args)
-    order = pagination.sort_order(args["sort"], SORT_COLUMNS, Ticket.id)
-    page = pagination.paginate(
-        stmt,
-        order,
-        args,
-        list_name="tickets",
-        page_select=ticket_dumps.key_select,
-        item=lambda row: row[: len(ticket_dumps.KEY_COLUMNS)],
-    )
+    scope = permissions.ticket_scope(caller)
+
+    def build() -> pagination.PageQuery:
+        return pagination.page_query(
+            filter_tickets(permissions.tickets_of(scope), args),
+            pagination.sort_order(args["sort"], SORT_COLUMNS, Ticket.id),
+            args,
+            list_name="tickets",
+            page_select=ticket_dumps.key_select,
+        )
+
+    # The statements follow from the arguments and the scope alone, except for filters on
+    # SLA values, which compare with the time of the request; a cursor is seldom asked twice.
+    if args.get("cursor") or any(name in args for name in ("sla_status", "breached")):
+        query = build()
+    else:
+        key = ("tickets", scope, pagination.max_offset_objects(), _hashable(args))
+        query = pagination.queries().get(key, build)
+    page = pagination.run(query, item=lambda row: row[: len(ticket_dumps.KEY_COLUMNS)])
     page["items"] = ticket_dumps.dumps(caller, page["items"], clock.now())
     return page
+
+
+def _hashable(args: dict) -> tuple:
+    return tuple(
+        sorted(
+            (name, tuple(value) if isinstance(value, list) else value)
+            for name, value in args.items()
+        )
+    )
 
 
 def count_tickets(caller: User, args: dict) -> int:
