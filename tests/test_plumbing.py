@@ -164,3 +164,19 @@ def test_json_fields_come_in_the_schema_order(client, admin, auth, make_ticket):
     ticket = make_ticket(admin)
     body = client.get(f"/api/tickets/{ticket.id}", headers=auth(admin)).get_json()
     assert list(body)[:4] == ["id", "title", "description", "status"]
+
+
+def test_json_responses_keep_flasks_encoding_of_what_orjson_leaves_out(app):
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    moment = datetime(2026, 5, 4, 9, 30, tzinfo=UTC)
+    encoded = app.json.dumps({"at": moment, "amount": Decimal("1.50"), 7: "seven"})
+    assert app.json.loads(encoded) == {
+        "at": "Mon, 04 May 2026 09:30:00 GMT",
+        "amount": "1.50",
+        "7": "seven",
+    }
+    assert app.json.loads(app.json.dumps({"big": 2**70})) == {"big": 2**70}
+    body = app.json.response({"name": "Zoë", "items": [1, 2]}).get_data()
+    assert body == '{"name":"Zoë","items":[1,2]}\n'.encode()
