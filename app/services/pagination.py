@@ -78,26 +78,12 @@ class PageQuery:
 
 
 def paginate(
-    stmt: Select,
-    order: Order,
-    args: dict,
-    *,
-    list_name: str,
-    options: Sequence = (),
-    page_select: Callable[[Select], Select] | None = None,
-    item: Callable = lambda row: row[0],
+    stmt: Select, order: Order, args: dict, *, item: Callable = lambda row: row[0], **query
 ) -> dict:
-    """The page of `stmt` that `args` asks for (`cursor`, else `page`) and its envelope.
-
-    `stmt` selects and filters; `options` (loader options) apply to the page only, not to
-    the count, and so does `page_select`, which turns `stmt` into the page's columns (and
-    their joins); `item` turns a row of the page's columns into what the page lists.
-    `list_name` names the list (and its parent, e.g. the ticket) for the cursor.
-    """
-    query = page_query(
-        stmt, order, args, list_name=list_name, options=options, page_select=page_select
-    )
-    return run(query, item)
+    """The page of `stmt` that `args` asks for (`cursor`, else `page`) and its envelope;
+    `item` turns a row of the page's columns into what the page lists, `query` holds
+    page_query's keywords."""
+    return run(page_query(stmt, order, args, **query), item)
 
 
 def page_query(
@@ -109,7 +95,12 @@ def page_query(
     options: Sequence = (),
     page_select: Callable[[Select], Select] | None = None,
 ) -> PageQuery:
-    """The statements of `paginate` (same arguments), built but not run."""
+    """The statements of a page, built but not run.
+
+    `stmt` selects and filters; `options` (loader options) apply to the page only, not to
+    the count, and so does `page_select`, which turns `stmt` into the page's columns (and
+    their joins). `list_name` names the list (and its parent, e.g. the ticket) for the cursor.
+    """
     per_page = args["per_page"]
     fingerprint = _fingerprint(list_name, args)
     keys = tuple(expr.label(f"_key{n}") for n, (expr, _) in enumerate(order.keys))
