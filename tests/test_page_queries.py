@@ -1,5 +1,5 @@
 """The ticket list reuses the statements it built for equal arguments and scope
-(pagination.QueryCache): a reused statement must answer exactly what a new one would."""
+(pagination.cached_query): a reused statement must answer exactly what a new one would."""
 
 from datetime import UTC, datetime, timedelta
 

@@ -29,7 +29,6 @@ STREAM_DOC = {
         },
     ],
 }
-# The project Blueprint's response() adds the X-RateLimit-* headers, as on every limited route.
 # The schema of one event, as OpenAPI 3.2 describes an SSE stream and schemathesis checks each one.
 STREAM_EVENT = {
     "type": "object",
@@ -42,6 +41,7 @@ STREAM_EVENT = {
     },
     "required": ["event", "data"],
 }
+# The project Blueprint's response() adds the X-RateLimit-* headers, as on every limited route.
 STREAM_RESPONSE = {
     "schema": STREAM_EVENT,
     "content_type": "text/event-stream",

@@ -5,18 +5,16 @@ the sort key values of a page's last row, signed with the app's secret together 
 list and the filters it was made for: the next page is the rows after those values, a
 keyset scan that costs the same at any depth. Offset pages stop at a configured number of
 objects, and the total is counted only that far. A busy list can keep its built statements
-(PageQuery) in a QueryCache, keyed by whatever they were built from.
+(PageQuery) with cached_query, keyed by whatever they were built from.
 """
 
 import datetime as dt
 import hashlib
 import json
 import math
-import threading
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
-from cachetools import LRUCache
 from flask import Flask, current_app
 from itsdangerous import BadData, URLSafeSerializer
 from sqlalchemy import Select, and_, false, func, literal, literal_column, or_, select, tuple_
@@ -24,6 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.errors import ServiceError
 from app.extensions import db
+from app.shared_lru import SharedLRU
 
 PAGE_ARGUMENTS = ("page", "per_page", "cursor")
 QUERY_CACHE_SIZE = 256
@@ -66,7 +65,7 @@ def sort_order(sort: str | None, columns: dict, id_column, nullable: Sequence[st
 @dataclass(frozen=True)
 class PageQuery:
     """The statements of one page, ready to run: all of them follow from the list, its
-    arguments and the caller's scope, so one built for equal ones serves again (QueryCache)."""
+    arguments and the caller's scope, so one built for equal ones serves again (cached_query)."""
 
     rows: Select
     count: Select | None  # offset pages only
@@ -145,32 +144,20 @@ def run(query: PageQuery, item: Callable = lambda row: row[0]) -> dict:
     return envelope([item(row) for row in rows], page, per_page, total, next_cursor)
 
 
-class QueryCache:
-    """PageQuery objects of the most recent keys, shared by a worker's threads.
+def cached_query(key: Hashable, build: Callable[[], PageQuery]) -> PageQuery:
+    """The PageQuery built for `key` lately in this worker, else `build()`'s, kept for next time.
 
     Building a ticket list's statements and computing SQLAlchemy's cache key for them (it
     walks the whole statement) was a quarter of the instructions of a warm first page
     (callgrind: 11.2M a request, 8.6M with the statements reused) and a tenth to a fifth of
     the list's requests/s under gunicorn. A statement object computes its cache key once.
-    One entry holds about 30 KiB (tracemalloc), so 256 of them about 8 MiB per worker.
+    One entry holds about 30 KiB (tracemalloc), so QUERY_CACHE_SIZE of them about 8 MiB.
     """
-
-    def __init__(self, size: int):
-        self._queries: LRUCache = LRUCache(maxsize=size)
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable, build: Callable[[], PageQuery]) -> PageQuery:
-        with self._lock:
-            query = self._queries.get(key)
-        if query is None:
-            query = build()
-            with self._lock:
-                self._queries[key] = query
-        return query
-
-    def clear(self) -> None:
-        with self._lock:
-            self._queries.clear()
+    query = queries().get(key)
+    if query is None:
+        query = build()
+        queries().put(key, query)
+    return query
 
 
 def envelope(
@@ -188,10 +175,10 @@ def envelope(
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["page_queries"] = QueryCache(QUERY_CACHE_SIZE)
+    app.extensions["page_queries"] = SharedLRU(QUERY_CACHE_SIZE)
 
 
-def queries() -> QueryCache:
+def queries() -> SharedLRU:
     return current_app.extensions["page_queries"]
 
 

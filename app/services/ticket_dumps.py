@@ -12,11 +12,9 @@ Ids are never reused, so a key names one dump for the life of the database; rest
 backup under running workers is the exception: restart them.
 """
 
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 
-from cachetools import LRUCache
 from flask import Flask, current_app
 from sqlalchemy import Select, select
 
@@ -26,6 +24,7 @@ from app.models.ticket import Ticket
 from app.models.user import Agent, User
 from app.schemas.ticket import TicketSchema
 from app.services import permissions, sla
+from app.shared_lru import SharedLRU
 
 
 def _of_ticket(column, *conditions):
@@ -57,26 +56,11 @@ class _Dump:
     size: int
 
 
-class DumpCache:
-    """An LRU of dumps, bounded in (approximate) bytes, safe to share between threads."""
+class DumpCache(SharedLRU):
+    """Dumps, bounded in (approximate) bytes."""
 
     def __init__(self, max_bytes: int):
-        self._entries = LRUCache(maxsize=max(max_bytes, 1), getsizeof=lambda dump: dump.size)
-        self._enabled = max_bytes > 0
-        self._lock = threading.Lock()
-
-    def get_many(self, keys: list[tuple]) -> list[_Dump | None]:
-        with self._lock:
-            return [self._entries.get(key) for key in keys]
-
-    def put(self, key: tuple, dump: _Dump) -> None:
-        if self._enabled and dump.size <= self._entries.maxsize:
-            with self._lock:
-                self._entries[key] = dump
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        super().__init__(max_bytes, getsizeof=lambda dump: dump.size)
 
 
 def init_app(app: Flask) -> None:

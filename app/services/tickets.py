@@ -84,7 +84,7 @@ def list_tickets(caller: User, args: dict) -> dict:
         query = build()
     else:
         key = ("tickets", scope, pagination.max_offset_objects(), _hashable(args))
-        query = pagination.queries().get(key, build)
+        query = pagination.cached_query(key, build)
     page = pagination.run(query, item=lambda row: row[: len(ticket_dumps.KEY_COLUMNS)])
     page["items"] = ticket_dumps.dumps(caller, page["items"], clock.now())
     return page
